@@ -1,0 +1,23 @@
+"""mock_lambda_async: test AWS Lambda's asynchronous behaviour in-process, on a virtual clock.
+
+>>> from mock_lambda_async import mock_lambda_async
+>>> with mock_lambda_async() as lam:
+...     ...
+"""
+
+from .clock import VirtualClock
+from .metrics import Attempt, TimelineEntry
+from .mock import LambdaAsyncController, MockLambdaAsync, get_controller, mock_lambda_async
+from .runtime import InvocationResult, LambdaContext
+
+__all__ = [
+    "Attempt",
+    "InvocationResult",
+    "LambdaAsyncController",
+    "LambdaContext",
+    "MockLambdaAsync",
+    "TimelineEntry",
+    "VirtualClock",
+    "get_controller",
+    "mock_lambda_async",
+]

@@ -1,0 +1,193 @@
+"""Virtual time and the one scheduler every delayed behaviour runs on.
+
+Nothing in the mock sleeps. Work is put on a heap with the virtual time it falls due; ``advance`` and
+``drain`` pop it in time order (ties keep insertion order, so runs are deterministic). Pollers (event
+source mappings) cannot know in advance when work will appear — a message may enter a queue by any
+path — so each time the heap has nothing due the scheduler asks every registered poller for work.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol
+
+__all__ = ["Poller", "Scheduler", "VirtualClock"]
+
+
+class VirtualClock:
+    """A clock that only moves when told to. Starts at the real time (UTC) when created."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        start = start or datetime.now(timezone.utc)
+        # Millisecond precision: AWS timestamps carry milliseconds, and whole numbers keep ordering exact.
+        self._epoch_ms = int(start.timestamp() * 1000)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._epoch_ms / 1000, tz=timezone.utc)
+
+    def now_ms(self) -> int:
+        return self._epoch_ms
+
+    def now_s(self) -> float:
+        return self._epoch_ms / 1000
+
+    def move_to_ms(self, epoch_ms: int) -> None:
+        if epoch_ms > self._epoch_ms:
+            self._epoch_ms = epoch_ms
+
+
+class Poller(Protocol):
+    """Something that finds its own work (an event source mapping poller)."""
+
+    def poll(self, now_ms: int) -> int | None:
+        """Do the work that is ready at ``now_ms``.
+
+        Return the virtual epoch-ms at which it next has something to do (``now_ms`` again if it did
+        something and may have more), or ``None`` when idle until new input arrives.
+        """
+        ...
+
+
+@dataclass(order=True)
+class _Due:
+    due_ms: int
+    seq: int
+    action: Callable[[], None] = field(compare=False)
+    label: str = field(compare=False, default="")
+    cancelled: bool = field(compare=False, default=False)
+
+
+class Scheduler:
+    """The due-item heap and the loop that runs it on a :class:`VirtualClock`."""
+
+    #: Upper bound on steps in one ``drain``: a handler that re-triggers itself forever must not hang
+    #: a test. Lambda's own loop detection stops recursive loops after 16 rounds; this is a backstop.
+    MAX_STEPS = 1_000_000
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self._heap: list[_Due] = []
+        self._seq = itertools.count()
+        self._pollers: list[Poller] = []
+        self._poll_hints: dict[int, int | None] = {}
+        self._lock = threading.RLock()
+        self._running = False
+
+    # -- scheduling -------------------------------------------------------------------------------
+    def call_at(self, due_ms: int, action: Callable[[], None], label: str = "") -> _Due:
+        """Run ``action`` when virtual time reaches ``due_ms`` (never earlier than now)."""
+        with self._lock:
+            item = _Due(max(due_ms, self.clock.now_ms()), next(self._seq), action, label)
+            heapq.heappush(self._heap, item)
+            return item
+
+    def call_later(self, delay_s: float, action: Callable[[], None], label: str = "") -> _Due:
+        return self.call_at(self.clock.now_ms() + round(delay_s * 1000), action, label)
+
+    def call_soon(self, action: Callable[[], None], label: str = "") -> _Due:
+        return self.call_at(self.clock.now_ms(), action, label)
+
+    @staticmethod
+    def cancel(item: _Due) -> None:
+        item.cancelled = True
+
+    def add_poller(self, poller: Poller) -> None:
+        with self._lock:
+            if all(p is not poller for p in self._pollers):
+                self._pollers.append(poller)
+                self._poll_hints[id(poller)] = self.clock.now_ms()
+
+    def remove_poller(self, poller: Poller) -> None:
+        with self._lock:
+            self._pollers = [p for p in self._pollers if p is not poller]
+            self._poll_hints.pop(id(poller), None)
+
+    def wake_pollers(self) -> None:
+        """New input may have arrived: let every poller look again at the current time."""
+        with self._lock:
+            now = self.clock.now_ms()
+            for poller in self._pollers:
+                self._poll_hints[id(poller)] = now
+
+    # -- running ----------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def pending(self) -> int:
+        """Scheduled items not yet run (pollers not counted)."""
+        with self._lock:
+            return sum(1 for item in self._heap if not item.cancelled)
+
+    def next_due_ms(self) -> int | None:
+        """The virtual time of the next thing to do, from the heap or any poller."""
+        with self._lock:
+            while self._heap and self._heap[0].cancelled:
+                heapq.heappop(self._heap)
+            candidates = [self._heap[0].due_ms] if self._heap else []
+            candidates += [h for h in self._poll_hints.values() if h is not None]
+            return min(candidates) if candidates else None
+
+    def run_until(self, limit_ms: int | None) -> int:
+        """Run everything due up to ``limit_ms`` (``None``: until idle). Returns the steps run.
+
+        Virtual time ends at ``limit_ms`` when given, else at the time of the last item run.
+        Re-entrant calls (a handler that calls ``advance``) are refused: time cannot move inside an
+        invocation.
+        """
+        if self._running:
+            raise RuntimeError("virtual time cannot be moved from inside a running invocation")
+        self._running = True
+        steps = 0
+        try:
+            while steps < self.MAX_STEPS:
+                due = self.next_due_ms()
+                if due is None or (limit_ms is not None and due > limit_ms):
+                    break
+                self.clock.move_to_ms(due)
+                steps += self._run_one(due)
+            else:
+                raise RuntimeError(
+                    f"the scheduler ran {self.MAX_STEPS} steps without becoming idle; "
+                    "a trigger loop is feeding itself"
+                )
+        finally:
+            self._running = False
+        if limit_ms is not None:
+            self.clock.move_to_ms(limit_ms)
+        return steps
+
+    def _run_one(self, now_ms: int) -> int:
+        with self._lock:
+            item = None
+            if self._heap and self._heap[0].due_ms <= now_ms:
+                item = heapq.heappop(self._heap)
+        if item is not None:
+            if not item.cancelled:
+                item.action()
+            return 1
+        # Nothing on the heap is due: the due time came from a poller.
+        ran = 0
+        for poller in list(self._pollers):
+            hint = self._poll_hints.get(id(poller))
+            if hint is not None and hint <= now_ms:
+                next_hint = poller.poll(now_ms)
+                with self._lock:
+                    if id(poller) in self._poll_hints:
+                        self._poll_hints[id(poller)] = next_hint
+                ran += 1
+        return ran
+
+
+def to_datetime(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+
+
+def iso_ms(epoch_ms: int) -> str:
+    """``2019-11-14T18:16:05.568Z``: the timestamp format of destination records."""
+    return to_datetime(epoch_ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"

@@ -1,0 +1,1 @@
+"""Event sources: event source mappings (SQS, Kinesis, DynamoDB Streams) and push triggers."""

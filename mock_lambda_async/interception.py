@@ -1,0 +1,226 @@
+"""botocore request interception: which operations we own, and the wire replies they give.
+
+We register on botocore's ``before-call`` event through ``BUILTIN_HANDLERS`` (as moto registers its
+``before-send`` stubber), so every client created after this module is imported is covered, and a
+handler that answers stops the request before moto sees it. Operations nobody registered here
+return ``None`` and fall through to moto untouched.
+
+``before-call`` only sees the serialized request, so a ``before-parameter-build`` handler stashes
+the caller's parameters in the request context first. Replies are raw HTTP (status, headers, body)
+parsed by botocore's own parser: ``Payload`` is a real ``StreamingBody`` and errors raise the
+client's modelled ``ClientError`` subclasses.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.awsrequest import AWSResponse, HeadersDict
+from botocore.handlers import BUILTIN_HANDLERS
+from botocore.parsers import create_parser
+from botocore.response import StreamingBody
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel
+
+    from .mock import LambdaAsyncController
+
+__all__ = ["AwsError", "Call", "Reply", "json_reply", "operation"]
+
+_PARAMS_KEY = "mock_lambda_async.params"
+
+
+class AwsError(Exception):
+    """An error AWS would return: raised by an operation handler, rendered on the wire.
+
+    ``message_key`` is the body key AWS uses for the text (``Message`` for most Lambda errors,
+    lowercase ``message`` for some, recorded in the spec); ``fields`` are extra body members such as
+    ``Type`` or ``Reason``.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int = 400,
+        *,
+        message_key: str = "Message",
+        fields: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.message_key = message_key
+        self.fields = {"Type": "User", **(fields or {})}
+        self.headers = headers or {}
+
+
+@dataclass
+class Reply:
+    """A raw HTTP reply, as AWS would send it."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_reply(status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(
+        status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})}
+    )
+
+
+@dataclass
+class Call:
+    """One intercepted API call: what was asked, by whom, where."""
+
+    controller: LambdaAsyncController
+    service: str
+    operation: str
+    params: dict[str, Any]
+    region: str
+    account_id: str
+    model: OperationModel
+
+
+Handler = Callable[[Call], Reply]
+_OPERATIONS: dict[tuple[str, str], Handler] = {}
+
+
+def operation(service: str, name: str) -> Callable[[Handler], Handler]:
+    """Declare that ``handler`` answers ``service``'s ``name`` while the mock is active."""
+
+    def register(handler: Handler) -> Handler:
+        _OPERATIONS[(service, name)] = handler
+        return handler
+
+    return register
+
+
+class _Interceptor:
+    """The process-wide hook; active only while a controller is installed."""
+
+    def __init__(self) -> None:
+        self._stack: list[LambdaAsyncController] = []
+        self._lock = threading.Lock()
+
+    @property
+    def controller(self) -> LambdaAsyncController | None:
+        return self._stack[-1] if self._stack else None
+
+    def push(self, controller: LambdaAsyncController) -> None:
+        with self._lock:
+            self._stack.append(controller)
+
+    def remove(self, controller: LambdaAsyncController) -> None:
+        with self._lock:
+            self._stack = [c for c in self._stack if c is not controller]
+
+    def stash_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if self._stack:
+            context[_PARAMS_KEY] = dict(params)
+
+    def before_call(
+        self,
+        model: OperationModel,
+        params: dict[str, Any],
+        request_signer: Any,
+        context: dict[str, Any],
+        **_: Any,
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        controller = self.controller
+        if controller is None:
+            return None
+        controller.before_api_call()
+        service = model.service_model.service_name
+        handler = _OPERATIONS.get((service, model.name))
+        if handler is None:
+            return None
+        call = Call(
+            controller=controller,
+            service=service,
+            operation=model.name,
+            params=context.get(_PARAMS_KEY, {}),
+            region=context.get("client_region") or "us-east-1",
+            account_id=_account_id(request_signer),
+            model=model,
+        )
+        try:
+            reply = handler(call)
+        except AwsError as error:
+            reply = render_error(model, error)
+        return to_botocore(model, reply, params.get("url", ""))
+
+
+def _account_id(request_signer: Any) -> str:
+    """The moto account the caller's credentials belong to (as moto itself decides it)."""
+    from moto.iam.models import get_account_id_from
+
+    credentials = getattr(request_signer, "_credentials", None)
+    access_key = getattr(credentials, "access_key", None) or "AKIAEXAMPLE"
+    return str(get_account_id_from(access_key))
+
+
+def render_error(model: OperationModel, error: AwsError) -> Reply:
+    """Serialize ``error`` the way the service's protocol puts errors on the wire."""
+    protocol = model.service_model.protocol
+    request_id = str(uuid.uuid4())
+    headers = {"x-amzn-RequestId": request_id, **error.headers}
+    if protocol == "query":
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{_xml_escape(error.code)}</Code><Message>{_xml_escape(error.message)}</Message>"
+            f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return Reply(error.status, body.encode(), {**headers, "Content-Type": "text/xml"})
+    data: dict[str, Any] = {**error.fields, error.message_key: error.message}
+    if protocol == "json":
+        data["__type"] = error.code
+    headers["x-amzn-ErrorType"] = error.code
+    return Reply(
+        error.status, json.dumps(data).encode(), {**headers, "Content-Type": "application/json"}
+    )
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_botocore(
+    model: OperationModel, reply: Reply, url: str
+) -> tuple[AWSResponse, dict[str, Any]]:
+    """Turn a raw reply into what botocore's ``_make_api_call`` expects from ``before-call``."""
+    headers = HeadersDict({"x-amzn-RequestId": str(uuid.uuid4()), **reply.headers})
+    raw = io.BytesIO(reply.body)
+    response_dict: dict[str, Any] = {
+        "headers": headers,
+        "status_code": reply.status,
+        "context": {"operation_name": model.name},
+    }
+    if reply.status < 300 and model.has_streaming_output:
+        response_dict["body"] = StreamingBody(raw, len(reply.body))
+    else:
+        response_dict["body"] = reply.body
+    parser = create_parser(model.service_model.protocol)
+    parsed = parser.parse(response_dict, model.output_shape)
+    http = AWSResponse(url, reply.status, headers, raw)
+    return http, parsed
+
+
+_INTERCEPTOR = _Interceptor()
+
+
+def interceptor() -> _Interceptor:
+    return _INTERCEPTOR
+
+
+BUILTIN_HANDLERS.append(("before-parameter-build", _INTERCEPTOR.stash_params))
+BUILTIN_HANDLERS.append(("before-call", _INTERCEPTOR.before_call))

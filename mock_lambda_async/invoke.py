@@ -1,0 +1,110 @@
+"""``Invoke`` and ``InvokeAsync``: payload limits, qualifiers, and the three invocation types.
+
+Synchronous invokes run the handler now and answer with its result; ``Event`` invokes and the
+legacy ``InvokeAsync`` hand the event to the async queue and answer 202.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from .async_queue import enqueue
+from .concurrency import check_sync_invoke
+from .functions import resolve
+from .interception import AwsError, Call, Reply, operation
+from .metrics import History
+from .runtime import Runtime, decode_client_context
+
+#: Request payload limits in bytes. Sync: 6 MB. Event: 1 MB since Oct 2025 (256 KB before).
+#: InvokeAsync keeps the legacy 256 KB limit (API_InvokeAsync).
+SYNC_PAYLOAD_LIMIT = 6_291_456
+EVENT_PAYLOAD_LIMIT = 1_048_576
+INVOKE_ASYNC_PAYLOAD_LIMIT = 262_144
+#: ``LogType=Tail`` returns the last 4 KB of the execution log.
+LOG_TAIL_BYTES = 4096
+
+
+def payload_bytes(value: Any) -> bytes:
+    """The request body as bytes, whatever form boto3 was given (bytes, str, file-like)."""
+    if value is None:
+        return b""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode()
+    read = getattr(value, "read", None)
+    if callable(read):
+        data = read()
+        return data.encode() if isinstance(data, str) else bytes(data)
+    raise AwsError("InvalidRequestContentException", "Could not parse request body into json")
+
+
+def check_json(payload: bytes) -> None:
+    """Lambda refuses a payload that is not JSON before anything runs."""
+    if not payload:
+        return
+    try:
+        json.loads(payload)
+    except ValueError as error:
+        raise AwsError(
+            "InvalidRequestContentException",
+            f"Could not parse request body into json: Could not parse payload into json: {error}",
+        ) from error
+
+
+def _too_large(message: str) -> AwsError:
+    # The wire code is RequestEntityTooLargeException (HTTP 413), not the modelled
+    # RequestTooLargeException, so boto3 raises a plain ClientError, as it does against AWS.
+    return AwsError("RequestEntityTooLargeException", message, 413, message_key="message")
+
+
+@operation("lambda", "Invoke")
+def invoke(call: Call) -> Reply:
+    params = call.params
+    invocation_type = params.get("InvocationType", "RequestResponse")
+    payload = payload_bytes(params.get("Payload"))
+    if invocation_type == "Event" and len(payload) > EVENT_PAYLOAD_LIMIT:
+        raise _too_large(
+            f"{len(payload)} byte payload is too large for the Event invocation type "
+            f"(limit {EVENT_PAYLOAD_LIMIT} bytes)"
+        )
+    if len(payload) > SYNC_PAYLOAD_LIMIT:
+        raise _too_large(
+            f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
+        )
+    fn = resolve(params["FunctionName"], call.region, call.account_id, params.get("Qualifier"))
+    check_json(payload)
+    if invocation_type == "DryRun":
+        return Reply(204)
+    if invocation_type == "Event":
+        enqueue(call.controller, fn, payload, trigger="async")
+        return Reply(202)
+    check_sync_invoke(call.controller, fn)
+    client_context = decode_client_context(params.get("ClientContext"))
+    history = call.controller.state(History)
+    attempt = history.start_attempt(fn, payload, trigger="sync", attempt=1)
+    result = call.controller.state(Runtime).run(fn, payload, client_context=client_context)
+    history.finish_attempt(attempt, result)
+    headers = {"X-Amz-Executed-Version": result.executed_version}
+    if result.function_error:
+        headers["X-Amz-Function-Error"] = result.function_error
+    if params.get("LogType") == "Tail":
+        tail = result.log.encode()[-LOG_TAIL_BYTES:]
+        headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
+    return Reply(200, result.payload, headers)
+
+
+@operation("lambda", "InvokeAsync")
+def invoke_async(call: Call) -> Reply:
+    payload = payload_bytes(call.params.get("InvokeArgs"))
+    if len(payload) > INVOKE_ASYNC_PAYLOAD_LIMIT:
+        raise _too_large(
+            f"Request must be smaller than {INVOKE_ASYNC_PAYLOAD_LIMIT} bytes for the "
+            "InvokeAsync operation"
+        )
+    fn = resolve(call.params["FunctionName"], call.region, call.account_id)
+    check_json(payload)
+    enqueue(call.controller, fn, payload, trigger="async")
+    return Reply(202, b'{"Status": 202}', {"Content-Type": "application/json"})

@@ -1,0 +1,329 @@
+"""Activation (decorator, context manager) and the controller a test drives.
+
+``mock_lambda_async`` works like ``responses``/``moto``: one object that is a decorator and a context
+manager. While active, the interception hook routes Lambda's async-related operations to us and
+everything else to moto. When no moto mock is active we start one (and stop it on exit), so the mock
+works alone or stacked with ``@mock_aws`` in either order.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import io
+import threading
+import unittest
+import zipfile
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar, cast, overload
+
+from .clock import Scheduler, VirtualClock
+from .interception import interceptor
+
+__all__ = ["LambdaAsyncController", "MockLambdaAsync", "get_controller", "mock_lambda_async"]
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Role created for functions declared with ``add_function`` when none is given.
+DEFAULT_ROLE_NAME = "mock-lambda-async-role"
+_TRUST_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+    '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+)
+
+
+class LambdaAsyncController:
+    """What ``with mock_lambda_async() as lam`` yields: virtual time and the mock's state.
+
+    Per-concern state lives in objects created on first use by :meth:`state` (keyed by their class),
+    so each module owns its state and a new controller starts from nothing.
+    """
+
+    def __init__(self, *, auto_drain: bool = True, start: datetime | None = None) -> None:
+        self.auto_drain = auto_drain
+        self.clock = VirtualClock(start)
+        self.scheduler = Scheduler(self.clock)
+        self._states: dict[type[Any], Any] = {}
+        self._cleanups: list[Callable[[], None]] = []
+        self._invocations_running = 0
+        self._depth_lock = threading.Lock()
+        self._draining = False
+
+    # -- per-module state -----------------------------------------------------------------------
+    def state(self, kind: type[T]) -> T:
+        """The controller's single instance of ``kind`` (built as ``kind(controller)`` on first use)."""
+        found = self._states.get(kind)
+        if found is None:
+            found = kind(self)  # type: ignore[call-arg]
+            self._states[kind] = found
+            close = getattr(found, "close", None)
+            if callable(close):
+                self._cleanups.append(close)
+        return cast(T, found)
+
+    def add_cleanup(self, action: Callable[[], None]) -> None:
+        """Run ``action`` when the mock stops (last added, first run)."""
+        self._cleanups.append(action)
+
+    # -- virtual time ---------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """Current virtual time (timezone-aware UTC)."""
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> None:
+        """Move virtual time forward by ``seconds``, running everything that falls due in order."""
+        if seconds < 0:
+            raise ValueError("virtual time only moves forward")
+        self.scheduler.run_until(self.clock.now_ms() + round(seconds * 1000))
+
+    def drain(self) -> None:
+        """Run until nothing is pending, jumping virtual time to each next due item."""
+        self.scheduler.run_until(None)
+
+    # -- interception callbacks -----------------------------------------------------------------
+    def before_api_call(self) -> None:
+        """Called for every AWS call while active: with ``auto_drain``, settle pending work first.
+
+        Calls made by a running handler, or while the scheduler itself runs, never drain.
+        """
+        if (
+            self.auto_drain
+            and not self._draining
+            and self._invocations_running == 0
+            and not self.scheduler.running
+        ):
+            self._draining = True
+            try:
+                self.drain()
+            finally:
+                self._draining = False
+
+    def invocation_started(self) -> None:
+        with self._depth_lock:
+            self._invocations_running += 1
+
+    def invocation_finished(self) -> None:
+        with self._depth_lock:
+            self._invocations_running -= 1
+
+    @property
+    def in_invocation(self) -> bool:
+        return self._invocations_running > 0
+
+    # -- functions from callables ---------------------------------------------------------------
+    def add_function(
+        self,
+        name: str,
+        handler: Callable[..., Any],
+        *,
+        region: str | None = None,
+        runtime: str = "python3.12",
+        role: str | None = None,
+        **config: Any,
+    ) -> dict[str, Any]:
+        """Create function ``name`` in moto and run the Python callable ``handler`` for it.
+
+        ``config`` takes ``CreateFunction``'s parameters (``Timeout``, ``MemorySize``,
+        ``Environment``, ``DeadLetterConfig``, ``Publish`` …). Returns the ``CreateFunction``
+        response, so ``GetFunction``/``ListFunctions`` see the function like any other.
+        """
+        import boto3
+
+        from .functions import function_arn
+        from .runtime import Runtime
+
+        region = region or _default_region()
+        if role is None:
+            iam = boto3.client("iam", region_name=region)
+            try:
+                role = iam.get_role(RoleName=DEFAULT_ROLE_NAME)["Role"]["Arn"]
+            except iam.exceptions.NoSuchEntityException:
+                role = iam.create_role(
+                    RoleName=DEFAULT_ROLE_NAME, AssumeRolePolicyDocument=_TRUST_POLICY
+                )["Role"]["Arn"]
+        client = boto3.client("lambda", region_name=region)
+        response: dict[str, Any] = client.create_function(
+            FunctionName=name,
+            Runtime=runtime,
+            Role=role,
+            Handler=config.pop("Handler", "index.handler"),
+            Code={"ZipFile": _placeholder_zip(name)},
+            **config,
+        )
+        response.pop("ResponseMetadata", None)
+        arn = function_arn(region, response["FunctionArn"].split(":")[4], name)
+        self.state(Runtime).register_callable(arn, handler, response["CodeSha256"])
+        return response
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def close(self) -> None:
+        errors: list[BaseException] = []
+        for action in reversed(self._cleanups):
+            try:
+                action()
+            except Exception as error:
+                errors.append(error)
+        self._cleanups.clear()
+        self._states.clear()
+        if errors:
+            raise errors[0]
+
+
+def _default_region() -> str:
+    import os
+
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+
+
+def _placeholder_zip(name: str) -> bytes:
+    """A real deployment package, so moto stores a code hash; the callable runs instead."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "index.py",
+            f"# Placeholder for {name}: mock_lambda_async runs the registered callable.\n"
+            "def handler(event, context):\n    return None\n",
+        )
+    return buffer.getvalue()
+
+
+_ACTIVE: list[LambdaAsyncController] = []
+
+
+def get_controller() -> LambdaAsyncController:
+    """The innermost active controller (for tests decorated with ``@mock_lambda_async``)."""
+    if not _ACTIVE:
+        raise RuntimeError("mock_lambda_async is not active")
+    return _ACTIVE[-1]
+
+
+class MockLambdaAsync:
+    """One activation of the mock: use as a decorator or a context manager."""
+
+    def __init__(self, *, auto_drain: bool = True, start: datetime | None = None) -> None:
+        self._options: dict[str, Any] = {"auto_drain": auto_drain, "start": start}
+        self._controller: LambdaAsyncController | None = None
+        self._moto: Any = None
+
+    @property
+    def controller(self) -> LambdaAsyncController:
+        if self._controller is None:
+            raise RuntimeError("mock_lambda_async is not active")
+        return self._controller
+
+    def start(self) -> LambdaAsyncController:
+        from moto import mock_aws
+        from moto.core.models import MockAWS
+
+        from . import operations  # noqa: F401 - registers every operation we own
+
+        if not MockAWS._mocks_active:
+            self._moto = mock_aws()
+            self._moto.start()
+        controller = LambdaAsyncController(**self._options)
+        self._controller = controller
+        _ACTIVE.append(controller)
+        interceptor().push(controller)
+        for hook in _START_HOOKS:
+            hook(controller)
+        return controller
+
+    def stop(self) -> None:
+        controller = self._controller
+        if controller is None:
+            return
+        try:
+            if controller.auto_drain and not controller.scheduler.running:
+                controller.drain()
+        finally:
+            interceptor().remove(controller)
+            if controller in _ACTIVE:
+                _ACTIVE.remove(controller)
+            self._controller = None
+            try:
+                controller.close()
+            finally:
+                if self._moto is not None:
+                    self._moto.stop()
+                    self._moto = None
+
+    def __enter__(self) -> LambdaAsyncController:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __call__(self, target: F) -> F:
+        if inspect.isclass(target):
+            return cast(F, self._decorate_class(target))
+        return self._decorate_callable(target)
+
+    def _fresh(self) -> MockLambdaAsync:
+        return MockLambdaAsync(**self._options)
+
+    def _decorate_callable(self, func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self._fresh():
+                    return await func(*args, **kwargs)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self._fresh():
+                return func(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    def _decorate_class(self, klass: type[Any]) -> type[Any]:
+        if issubclass(klass, unittest.TestCase):
+            # Cover setUp, the test and tearDown with one activation.
+            original_run = klass.run
+
+            def run(test: Any, result: Any = None) -> Any:
+                with self._fresh():
+                    return original_run(test, result)
+
+            klass.run = run  # type: ignore[method-assign,assignment]
+            return klass
+        for name, member in list(vars(klass).items()):
+            if name.startswith("test") and inspect.isfunction(member):
+                setattr(klass, name, self._decorate_callable(member))
+        return klass
+
+
+#: Callbacks run with each new controller (modules that must patch something per activation).
+_START_HOOKS: list[Callable[[LambdaAsyncController], None]] = []
+
+
+def on_start(
+    hook: Callable[[LambdaAsyncController], None],
+) -> Callable[[LambdaAsyncController], None]:
+    _START_HOOKS.append(hook)
+    return hook
+
+
+@overload
+def mock_lambda_async(target: F, /) -> F: ...
+@overload
+def mock_lambda_async(
+    target: None = None, /, *, auto_drain: bool = True, start: datetime | None = None
+) -> MockLambdaAsync: ...
+def mock_lambda_async(
+    target: Any = None, /, *, auto_drain: bool = True, start: datetime | None = None
+) -> Any:
+    """Activate the mock: ``@mock_lambda_async``, ``@mock_lambda_async()`` or ``with mock_lambda_async() as lam``.
+
+    ``auto_drain`` (default) runs pending async work before serving each AWS call the test makes and
+    on exit; ``False`` runs nothing until ``lam.advance``/``lam.drain``. ``start`` sets the virtual
+    clock's start (default: the real time now).
+    """
+    activation = MockLambdaAsync(auto_drain=auto_drain, start=start)
+    if target is None:
+        return activation
+    return activation(target)
