@@ -1,0 +1,1 @@
+"""The SQS event source mapping poller. PLACEHOLDER until the event-sources issue."""

@@ -1,0 +1,1 @@
+"""The Kinesis and DynamoDB Streams mapping poller. PLACEHOLDER until the event-sources issue."""
