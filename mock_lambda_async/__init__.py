@@ -6,7 +6,7 @@
 """
 
 from .clock import VirtualClock
-from .metrics import Attempt, TimelineEntry
+from .metrics import Attempt, Timeline, TimelineEntry
 from .mock import LambdaAsyncController, MockLambdaAsync, get_controller, mock_lambda_async
 from .runtime import InvocationResult, LambdaContext
 
@@ -16,6 +16,7 @@ __all__ = [
     "LambdaAsyncController",
     "LambdaContext",
     "MockLambdaAsync",
+    "Timeline",
     "TimelineEntry",
     "VirtualClock",
     "get_controller",

@@ -2,17 +2,21 @@
 
 This module records and reports; it never changes behaviour. Every attempt of every trigger goes
 through :meth:`History.start_attempt`/:meth:`History.finish_attempt`, and every decision the mock
-takes (queued, retry scheduled, throttled, delivered, dropped …) through :meth:`History.note`, so
-``lam.invocations()`` and ``lam.timeline()`` tell the whole story in virtual-time order.
+takes (queued, retry scheduled, throttled, delivered, dropped …) through :meth:`History.note` with a
+word from :class:`Kind`, so ``lam.invocations()`` and ``lam.timeline()`` tell the whole story in
+virtual-time order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, overload
 
 from .clock import to_datetime
 
@@ -21,32 +25,112 @@ if TYPE_CHECKING:
     from .mock import LambdaAsyncController
     from .runtime import InvocationResult
 
-__all__ = ["Attempt", "History", "TimelineEntry", "put_metric"]
+__all__ = [
+    "KINDS",
+    "TRIGGERS",
+    "Attempt",
+    "History",
+    "Kind",
+    "Timeline",
+    "TimelineEntry",
+    "put_metric",
+]
 
 #: The triggers an attempt can come from.
 TRIGGERS = ("sync", "async", "sqs", "kinesis", "dynamodb", "sns", "events", "s3", "destination")
 
 
-@dataclass
+class Kind:
+    """The vocabulary of :meth:`History.note`: one word per kind of thing the mock does.
+
+    Engines record with these constants so the timeline, and the assertion helpers reading it,
+    speak one language. Each kind lists the detail keywords its line shows; other keywords are
+    kept and shown as ``key=value``. ``qualifier`` is shown after the function name. ``at`` is a
+    virtual time: epoch milliseconds (the scheduler's unit) or a datetime. ``record``, ``payload``
+    and ``event`` are kept on the entry but never printed (they can be large).
+    """
+
+    #: An event entered Lambda's internal async queue. ``trigger``; optional ``source`` (an ARN).
+    QUEUED: Final = "queued"
+    #: An attempt began. ``trigger``, ``attempt``. History records it; when the attempt ends at the
+    #: same virtual time, the SUCCEEDED/FAILED entry takes its place, so it shows only for attempts
+    #: that last (virtual duration) or never ended.
+    STARTED: Final = "started"
+    #: An attempt returned without a function error. ``trigger``, ``attempt`` (History does it).
+    SUCCEEDED: Final = "succeeded"
+    #: An attempt ended in a function error. ``trigger``, ``attempt``, ``error`` (History does it).
+    FAILED: Final = "failed"
+    #: The event will be tried again. ``at``, ``attempt`` (the next attempt's number), ``reason``.
+    RETRY_SCHEDULED: Final = "retry_scheduled"
+    #: An invocation was refused for lack of concurrency. ``trigger``, ``reason``.
+    THROTTLED: Final = "throttled"
+    #: An invocation record reached a destination. ``destination`` (ARN), ``condition``, ``record``.
+    DELIVERED: Final = "delivered"
+    #: Sending a record to a destination failed. ``destination``, ``reason``.
+    DELIVERY_FAILED: Final = "delivery_failed"
+    #: A failed event was sent to the function's dead-letter queue. ``destination`` (ARN), ``payload``.
+    DEAD_LETTERED: Final = "dead_lettered"
+    #: Sending to the dead-letter queue failed (Lambda then deletes the event). ``destination``, ``reason``.
+    DEAD_LETTER_FAILED: Final = "dead_letter_failed"
+    #: The event is gone without a successful run (after any DLQ/destination). ``reason``.
+    DROPPED: Final = "dropped"
+    #: An event source mapping read a batch. ``source`` (ARN), ``count``.
+    POLLED: Final = "polled"
+    #: A mapping's FilterCriteria discarded records. ``source``, ``count``.
+    FILTERED: Final = "filtered"
+    #: A batch response reported partial failures. ``count`` (failed items).
+    BATCH_ITEM_FAILURES: Final = "batch_item_failures"
+    #: A failed stream batch was split in two. ``count`` (records in the failed batch).
+    BISECTED: Final = "bisected"
+
+
+#: Every kind :class:`Kind` defines.
+KINDS: tuple[str, ...] = tuple(
+    value for name, value in vars(Kind).items() if name.isupper() and isinstance(value, str)
+)
+
+#: Detail keys kept on entries but never rendered.
+_HIDDEN = frozenset({"record", "payload", "event"})
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Attempt:
-    """One run of a handler, as ``lam.invocations()`` lists it."""
+    """One run of a handler, as ``lam.invocations()`` lists it (a read-only snapshot).
+
+    ``started_at``/``finished_at`` are virtual times (equal unless the attempt was given a virtual
+    duration); ``duration_ms`` is the real time the handler ran. ``result`` and ``finished_at`` are
+    ``None`` while the attempt is running.
+    ``event`` is decoded from the stored payload on each access, so changing it changes nothing.
+    """
 
     request_id: str
     function_name: str
     qualifier: str | None
+    function_arn: str
     trigger: str
     attempt: int
-    event: Any
+    payload: bytes
     started_at: datetime
     result: InvocationResult | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def event(self) -> Any:
+        """The event the handler received (decoded like the runtime decodes it)."""
+        return _decode(self.payload)
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
 
     @property
     def ok(self) -> bool | None:
+        """``True`` if the handler returned, ``False`` on a function error, ``None`` while running."""
         return None if self.result is None else self.result.ok
 
     @property
     def response(self) -> Any:
-        """The handler's return value, or the error payload for a failed attempt."""
+        """The handler's return value, or the error payload Lambda returns for a failed attempt."""
         return None if self.result is None else self.result.payload_json()
 
     @property
@@ -54,41 +138,342 @@ class Attempt:
         return None if self.result is None else self.result.error_type
 
     @property
+    def error_message(self) -> str | None:
+        return None if self.result is None else self.result.error_message
+
+    @property
+    def error(self) -> str | None:
+        """``"ValueError: boom"`` for a failed attempt, else ``None``."""
+        if self.result is None or self.result.ok:
+            return None
+        return (
+            f"{self.result.error_type or self.result.function_error}: {self.result.error_message}"
+        )
+
+    @property
     def duration_ms(self) -> float | None:
         return None if self.result is None else self.result.duration_ms
 
+    @property
+    def log(self) -> str:
+        """The execution log (``START``/``END``/``REPORT`` lines and the handler's output)."""
+        return "" if self.result is None else self.result.log
 
-@dataclass
+    def __repr__(self) -> str:
+        name = f"{self.function_name}:{self.qualifier}" if self.qualifier else self.function_name
+        if self.result is None:
+            outcome = "running"
+        else:
+            outcome = "succeeded" if self.result.ok else f"failed ({self.error})"
+        return (
+            f"<Attempt {name} {self.trigger} #{self.attempt} {outcome} "
+            f"request_id={self.request_id!r} at {_stamp(self.started_at)}>"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TimelineEntry:
-    """One thing the mock did, at a virtual time."""
+    """One thing the mock did, at a virtual time. ``detail`` is read-only."""
 
     at: datetime
     kind: str
     function_name: str | None
     request_id: str | None
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "detail", MappingProxyType(dict(self.detail)))
+
+    def describe(self) -> str:
+        """What happened, without the time and the function (``attempt 2 failed: ValueError: x``)."""
+        detail = {k: v for k, v in self.detail.items() if k not in _HIDDEN and k != "qualifier"}
+        renderer = _RENDERERS.get(self.kind)
+        if renderer is not None:
+            # A renderer tripping over an odd value falls back to the generic form below.
+            with contextlib.suppress(Exception):
+                return renderer(dict(detail), self.at)
+        text = self.kind.replace("_", " ")
+        extra = " ".join(f"{key}={_short(value)}" for key, value in detail.items())
+        return f"{text} {extra}" if extra else text
 
     def render(self) -> str:
-        stamp = self.at.strftime("%H:%M:%S.") + f"{self.at.microsecond // 1000:03d}"
-        who = f" {self.function_name}" if self.function_name else ""
-        rid = f" [{self.request_id[:8]}]" if self.request_id else ""
-        extra = " ".join(f"{k}={_short(v)}" for k, v in self.detail.items())
-        return f"{stamp}{who}{rid} {self.kind}" + (f" {extra}" if extra else "")
+        """One line: ``12:00:01.000 orders [3f2a9c1e…] async attempt 2 failed: ValueError: boom``."""
+        parts = [_clock(self.at)]
+        if self.function_name:
+            qualifier = self.detail.get("qualifier")
+            parts.append(f"{self.function_name}:{qualifier}" if qualifier else self.function_name)
+        if self.request_id:
+            short = self.request_id[:8]
+            parts.append(f"[{short}…]" if len(self.request_id) > 8 else f"[{short}]")
+        parts.append(self.describe())
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class Timeline(Sequence[TimelineEntry]):
+    """An ordered, read-only account of what the mock did; ``str()`` gives the readable text.
+
+    Iterate it for :class:`TimelineEntry` objects, or narrow it with :meth:`select`. Times are
+    virtual and UTC; a line with the date opens the text and marks each new day.
+    """
+
+    def __init__(self, entries: Iterable[TimelineEntry] = ()) -> None:
+        self._entries = tuple(entries)
+
+    @overload
+    def __getitem__(self, index: int) -> TimelineEntry: ...
+    @overload
+    def __getitem__(self, index: slice) -> Timeline: ...
+    def __getitem__(self, index: int | slice) -> TimelineEntry | Timeline:
+        if isinstance(index, slice):
+            return Timeline(self._entries[index])
+        return self._entries[index]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[TimelineEntry]:
+        return iter(self._entries)
+
+    def select(
+        self,
+        kind: str | None = None,
+        *,
+        function_name: str | None = None,
+        request_id: str | None = None,
+    ) -> Timeline:
+        """The entries of one ``kind`` and/or one function and/or one request id."""
+        return Timeline(
+            entry
+            for entry in self._entries
+            if kind in (None, entry.kind)
+            and function_name in (None, entry.function_name)
+            and request_id in (None, entry.request_id)
+        )
+
+    def __str__(self) -> str:
+        if not self._entries:
+            return "(nothing recorded)"
+        lines: list[str] = []
+        day: date | None = None
+        index = 0
+        while index < len(self._entries):
+            entry = self._entries[index]
+            if entry.at.date() != day:
+                day = entry.at.date()
+                suffix = " (virtual time, UTC)" if not lines else ""
+                lines.append(f"{day.isoformat()}{suffix}")
+            line = entry.render()
+            follower = self._entries[index + 1] if index + 1 < len(self._entries) else None
+            if follower is not None and _continues(entry, follower):
+                line = f"{line}; {follower.describe()}"
+                index += 1
+            lines.append(line)
+            index += 1
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Timeline of {len(self._entries)} entries>"
+
+
+def _continues(entry: TimelineEntry, follower: TimelineEntry) -> bool:
+    """A retry scheduled right after the failure or throttle it answers reads as one line."""
+    return (
+        entry.kind in (Kind.FAILED, Kind.THROTTLED)
+        and follower.kind == Kind.RETRY_SCHEDULED
+        and follower.request_id == entry.request_id
+        and follower.function_name == entry.function_name
+        and follower.at == entry.at
+    )
+
+
+# -- rendering ------------------------------------------------------------------------------------
+def _clock(at: datetime) -> str:
+    return at.strftime("%H:%M:%S.") + f"{at.microsecond // 1000:03d}"
+
+
+def _stamp(at: datetime) -> str:
+    return f"{at:%Y-%m-%d} {_clock(at)}"
 
 
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _when(value: Any, ref: datetime) -> str:
+    """A detail time (epoch ms or datetime) on the timeline's clock; the date only if it differs."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        at = to_datetime(value)
+    elif isinstance(value, datetime):
+        at = value
+    else:
+        return _short(value)
+    return _clock(at) if at.date() == ref.date() else _stamp(at)
+
+
+def _plural(count: Any, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _tail(detail: dict[str, Any]) -> str:
+    """Keywords no renderer used, shown so nothing an engine records is hidden."""
+    return "".join(f" {key}={_short(value)}" for key, value in detail.items())
+
+
+def _attempt_words(detail: dict[str, Any]) -> str:
+    trigger = detail.pop("trigger", None)
+    number = detail.pop("attempt", None)
+    words = "attempt" if number is None else f"attempt {number}"
+    return f"{trigger} {words}" if trigger else words
+
+
+def _reason(detail: dict[str, Any], key: str = "reason") -> str:
+    value = detail.pop(key, None)
+    return "" if value is None else f": {_short(value)}"
+
+
+def _render_queued(d: dict[str, Any], at: datetime) -> str:
+    trigger = d.pop("trigger", None)
+    source = d.pop("source", None)
+    how = " ".join(str(part) for part in (trigger, source and f"from {source}") if part)
+    return ("queued" + (f" ({how})" if how else "")) + _tail(d)
+
+
+def _render_started(d: dict[str, Any], at: datetime) -> str:
+    return f"{_attempt_words(d)} started" + _tail(d)
+
+
+def _render_succeeded(d: dict[str, Any], at: datetime) -> str:
+    return f"{_attempt_words(d)} succeeded" + _tail(d)
+
+
+def _render_failed(d: dict[str, Any], at: datetime) -> str:
+    return f"{_attempt_words(d)} failed" + _reason(d, "error") + _tail(d)
+
+
+def _render_retry(d: dict[str, Any], at: datetime) -> str:
+    when = d.pop("at", None)
+    number = d.pop("attempt", None)
+    text = "retry" + (f" at {_when(when, at)}" if when is not None else "")
+    text += f" (attempt {number})" if number is not None else ""
+    return text + _reason(d) + _tail(d)
+
+
+def _render_throttled(d: dict[str, Any], at: datetime) -> str:
+    trigger = d.pop("trigger", None)
+    return "throttled" + (f" ({trigger})" if trigger else "") + _reason(d) + _tail(d)
+
+
+def _render_delivered(d: dict[str, Any], at: datetime) -> str:
+    destination = d.pop("destination", "?")
+    condition = d.pop("condition", None)
+    return (
+        f"delivered to destination {destination}"
+        + (f" ({condition})" if condition else "")
+        + _tail(d)
+    )
+
+
+def _render_delivery_failed(d: dict[str, Any], at: datetime) -> str:
+    destination = d.pop("destination", "?")
+    return f"delivery to destination {destination} failed" + _reason(d) + _tail(d)
+
+
+def _render_dead_lettered(d: dict[str, Any], at: datetime) -> str:
+    return f"sent to DLQ {d.pop('destination', '?')}" + _tail(d)
+
+
+def _render_dead_letter_failed(d: dict[str, Any], at: datetime) -> str:
+    return f"sending to DLQ {d.pop('destination', '?')} failed" + _reason(d) + _tail(d)
+
+
+def _render_dropped(d: dict[str, Any], at: datetime) -> str:
+    return "dropped" + _reason(d) + _tail(d)
+
+
+def _render_polled(d: dict[str, Any], at: datetime) -> str:
+    source = d.pop("source", None)
+    text = f"polled {_plural(d.pop('count', '?'), 'record')}"
+    return text + (f" from {source}" if source else "") + _tail(d)
+
+
+def _render_filtered(d: dict[str, Any], at: datetime) -> str:
+    source = d.pop("source", None)
+    text = f"filtered out {_plural(d.pop('count', '?'), 'record')}"
+    return text + (f" from {source}" if source else "") + _tail(d)
+
+
+def _render_batch_item_failures(d: dict[str, Any], at: datetime) -> str:
+    return f"reported {_plural(d.pop('count', '?'), 'failed item')}" + _tail(d)
+
+
+def _render_bisected(d: dict[str, Any], at: datetime) -> str:
+    return f"split the failed batch of {_plural(d.pop('count', '?'), 'record')} in two" + _tail(d)
+
+
+_RENDERERS: dict[str, Callable[[dict[str, Any], datetime], str]] = {
+    Kind.QUEUED: _render_queued,
+    Kind.STARTED: _render_started,
+    Kind.SUCCEEDED: _render_succeeded,
+    Kind.FAILED: _render_failed,
+    Kind.RETRY_SCHEDULED: _render_retry,
+    Kind.THROTTLED: _render_throttled,
+    Kind.DELIVERED: _render_delivered,
+    Kind.DELIVERY_FAILED: _render_delivery_failed,
+    Kind.DEAD_LETTERED: _render_dead_lettered,
+    Kind.DEAD_LETTER_FAILED: _render_dead_letter_failed,
+    Kind.DROPPED: _render_dropped,
+    Kind.POLLED: _render_polled,
+    Kind.FILTERED: _render_filtered,
+    Kind.BATCH_ITEM_FAILURES: _render_batch_item_failures,
+    Kind.BISECTED: _render_bisected,
+}
+
+
+def _decode(payload: bytes) -> Any:
+    """An event as the runtime hands it to the handler (``{}`` for an empty payload)."""
+    try:
+        return json.loads(payload) if payload else {}
+    except ValueError:
+        return payload.decode("utf-8", "replace")
+
+
+# -- recording ------------------------------------------------------------------------------------
 class History:
-    """Per-controller record of attempts and decisions."""
+    """Per-controller record of attempts and decisions (``controller.state(History)``).
+
+    Thread-safe: handlers that invoke functions from worker threads record concurrently. An
+    attempt keeps the position it started at in both lists, so a timeline reads in start order
+    even when a nested invocation finishes first.
+    """
 
     def __init__(self, controller: LambdaAsyncController) -> None:
         self.controller = controller
-        self.attempts: list[Attempt] = []
-        self.entries: list[TimelineEntry] = []
+        self._attempts: list[Attempt] = []
+        self._entries: list[TimelineEntry] = []
+        #: id of a running attempt's token -> its index in (_attempts, _entries).
+        self._running: dict[int, tuple[int, int]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def attempts(self) -> Sequence[Attempt]:
+        """The live attempt list, in start order (for engines; tests use :meth:`invocations`).
+
+        Append-only: a running attempt's slot is replaced by its finished snapshot, so an index
+        stays valid and ``attempts[i].result is None`` means attempt ``i`` is still running.
+        """
+        return self._attempts
+
+    @property
+    def entries(self) -> Sequence[TimelineEntry]:
+        """The live entry list (for engines; tests use :meth:`timeline`)."""
+        return self._entries
 
     def start_attempt(
         self,
@@ -99,39 +484,52 @@ class History:
         attempt: int,
         request_id: str | None = None,
     ) -> Attempt:
-        try:
-            event = json.loads(payload) if payload else {}
-        except ValueError:
-            event = payload.decode("utf-8", "replace")
+        """Record that a handler run begins; pass the returned token to :meth:`finish_attempt`."""
         record = Attempt(
             request_id or "",
             fn.name,
             fn.qualifier,
+            fn.qualified_arn if fn.qualifier else fn.unqualified_arn,
             trigger,
             attempt,
-            event,
+            bytes(payload),
             self.controller.now(),
         )
+        entry = TimelineEntry(
+            record.started_at, Kind.STARTED, fn.name, request_id, _attempt_detail(record)
+        )
         with self._lock:
-            self.attempts.append(record)
+            self._running[id(record)] = (len(self._attempts), len(self._entries))
+            self._attempts.append(record)
+            self._entries.append(entry)
         return record
 
-    def finish_attempt(self, record: Attempt, result: InvocationResult) -> None:
-        record.result = result
-        record.request_id = result.request_id
-        detail: dict[str, Any] = {"trigger": record.trigger, "attempt": record.attempt}
+    def finish_attempt(self, record: Attempt, result: InvocationResult) -> Attempt:
+        """Record the attempt's outcome; returns the finished attempt.
+
+        An attempt that ends at the virtual time it started reads as one line in its start place;
+        one that lasted keeps its "started" line and gets its outcome at the time it ended.
+        """
+        now = self.controller.now()
+        finished = replace(record, request_id=result.request_id, result=result, finished_at=now)
+        detail = _attempt_detail(finished)
         if result.ok:
-            self.note(
-                "succeeded",
-                function_name=record.function_name,
-                request_id=result.request_id,
-                **detail,
-            )
+            kind = Kind.SUCCEEDED
         else:
-            detail["error"] = f"{result.error_type}: {result.error_message}"
-            self.note(
-                "failed", function_name=record.function_name, request_id=result.request_id, **detail
-            )
+            kind = Kind.FAILED
+            detail["error"] = finished.error
+        entry = TimelineEntry(now, kind, record.function_name, result.request_id, detail)
+        with self._lock:
+            slot = self._running.pop(id(record), None)
+            if slot is None:
+                self._attempts.append(finished)
+            else:
+                self._attempts[slot[0]] = finished
+            if slot is not None and now == record.started_at:
+                self._entries[slot[1]] = entry
+            else:
+                self._entries.append(entry)
+        return finished
 
     def note(
         self,
@@ -141,18 +539,39 @@ class History:
         request_id: str | None = None,
         **detail: Any,
     ) -> TimelineEntry:
+        """Record a decision; ``kind`` is one of :class:`Kind`'s words (see there for detail keys)."""
         entry = TimelineEntry(self.controller.now(), kind, function_name, request_id, detail)
         with self._lock:
-            self.entries.append(entry)
+            self._entries.append(entry)
         return entry
 
     def invocations(self, function_name: str | None = None) -> list[Attempt]:
+        """Every attempt in start order, optionally of one function (name or ARN)."""
+        name = function_name_of(function_name) if function_name else None
         with self._lock:
-            return [a for a in self.attempts if function_name in (None, a.function_name)]
+            return [a for a in self._attempts if name in (None, a.function_name)]
+
+    def timeline(self) -> Timeline:
+        with self._lock:
+            return Timeline(self._entries)
 
     def render(self) -> str:
-        with self._lock:
-            return "\n".join(entry.render() for entry in self.entries)
+        return str(self.timeline())
+
+
+def _attempt_detail(record: Attempt) -> dict[str, Any]:
+    detail: dict[str, Any] = {"trigger": record.trigger, "attempt": record.attempt}
+    if record.qualifier:
+        detail["qualifier"] = record.qualifier
+    return detail
+
+
+def function_name_of(value: str) -> str:
+    """``name`` from a function name or ARN (``arn:aws:lambda:r:acct:function:name[:qualifier]``)."""
+    if value.startswith("arn:"):
+        parts = value.split(":")
+        return parts[6] if len(parts) > 6 else value
+    return value
 
 
 def put_metric(
@@ -170,7 +589,9 @@ def put_metric(
     from moto.cloudwatch.models import cloudwatch_backends
 
     backend = cloudwatch_backends[fn.account_id][fn.region]
-    timestamp = to_datetime(controller.clock.now_ms())
+    # moto keeps naive UTC datetimes (what its own parser produces) and compares them with the
+    # StartTime/EndTime of queries: an aware one would make get_metric_statistics fail.
+    timestamp = to_datetime(controller.clock.now_ms()).replace(tzinfo=None)
     dimension_sets = [[{"Name": "FunctionName", "Value": fn.name}]]
     if fn.qualifier:
         dimension_sets.append(

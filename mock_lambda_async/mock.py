@@ -18,8 +18,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast, overload
 
+from . import assertions
 from .clock import Scheduler, VirtualClock
 from .interception import interceptor
+from .metrics import Attempt, History, Timeline, TimelineEntry
 
 __all__ = ["LambdaAsyncController", "MockLambdaAsync", "get_controller", "mock_lambda_async"]
 
@@ -156,6 +158,70 @@ class LambdaAsyncController:
         arn = function_arn(region, response["FunctionArn"].split(":")[4], name)
         self.state(Runtime).register_callable(arn, handler, response["CodeSha256"])
         return response
+
+    # -- seeing what happened ---------------------------------------------------------------------
+    # Reading settles pending work first under ``auto_drain`` (as any AWS call the test makes
+    # would); it never runs anything otherwise, and never from inside a handler.
+    def invocations(self, function_name: str | None = None) -> list[Attempt]:
+        """Every handler run so far, in start order, optionally of one function (name or ARN)."""
+        assertions.settle(self)
+        return self.state(History).invocations(function_name)
+
+    def timeline(self) -> Timeline:
+        """Everything the mock did, in order, on the virtual clock; ``print()`` it to read it."""
+        assertions.settle(self)
+        return self.state(History).timeline()
+
+    def assert_invoked(
+        self, function_name: str, *, times: int | None = None, trigger: str | None = None
+    ) -> list[Attempt]:
+        """Assert ``function_name`` ran (exactly ``times`` attempts if given); returns them."""
+        __tracebackhide__ = True
+        return assertions.assert_invoked(self, function_name, times=times, trigger=trigger)
+
+    def assert_succeeded(
+        self, function_name: str, *, times: int | None = None, trigger: str | None = None
+    ) -> list[Attempt]:
+        """Assert ``function_name`` had successful attempts; returns them."""
+        __tracebackhide__ = True
+        return assertions.assert_succeeded(self, function_name, times=times, trigger=trigger)
+
+    def assert_failed(
+        self,
+        function_name: str,
+        *,
+        error_type: str | type[BaseException] | None = None,
+        times: int | None = None,
+        trigger: str | None = None,
+    ) -> list[Attempt]:
+        """Assert ``function_name`` had failed attempts (of ``error_type``); returns them."""
+        __tracebackhide__ = True
+        return assertions.assert_failed(
+            self, function_name, error_type=error_type, times=times, trigger=trigger
+        )
+
+    def assert_delivered(
+        self, destination: str, count: int | None = None, *, condition: str | None = None
+    ) -> list[Any]:
+        """Assert a destination (queue URL or ARN) holds invocation records; returns them."""
+        __tracebackhide__ = True
+        return assertions.assert_delivered(self, destination, count, condition=condition)
+
+    def assert_dead_lettered(self, target: str, count: int | None = None) -> list[Any]:
+        """Assert a dead-letter queue (URL or ARN) or topic holds failed events; returns them."""
+        __tracebackhide__ = True
+        return assertions.assert_dead_lettered(self, target, count)
+
+    def assert_dropped(
+        self,
+        function_name: str | None = None,
+        *,
+        reason: str | None = None,
+        count: int | None = None,
+    ) -> list[TimelineEntry]:
+        """Assert the mock dropped events (whose reason contains ``reason``); returns the entries."""
+        __tracebackhide__ = True
+        return assertions.assert_dropped(self, function_name, reason=reason, count=count)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:
