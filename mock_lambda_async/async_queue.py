@@ -1,21 +1,361 @@
 """Lambda's internal event queue for asynchronous invocations: retries, event age, throttling.
 
-PLACEHOLDER: runs each event once. The async-engine issue replaces this with the full queue.
+Every async producer (``Invoke`` with ``InvocationType=Event``, ``InvokeAsync``, SNS, EventBridge,
+S3, Lambda destinations) hands its event to :func:`enqueue`. The event then lives on the
+controller's virtual clock until it is accounted for: a successful run (and its OnSuccess record),
+or a failure delivered to the OnFailure destination and/or the DLQ and counted in
+``AsyncEventsDropped``. Each step is noted in the history.
+
+Behaviour (spec §2, [DOCS] invocation-async-error-handling, [LS] recorded snapshots):
+
+- *Function errors* (exceptions, timeouts, runtime errors) are retried 60 s after the first attempt
+  ends and 120 s after the second, up to ``MaximumRetryAttempts`` (default 2). All attempts share
+  the request id.
+- *Event age*: when the next try would come at or after ``MaximumEventAgeInSeconds`` from queueing,
+  the event is given up at once with condition ``EventAgeExceeded`` (recorded: age 60 gives 1
+  attempt, age 90 gives 2).
+- *Throttles* (no free concurrency, see :mod:`.concurrency`) put the event back with exponential
+  backoff, 1 s doubling up to 5 min, without using a retry. INFERENCE: the same age rule applies.
+- *Reserved concurrency 0*: the event goes straight to OnFailure/DLQ, condition
+  ``ZeroReservedConcurrency``, ``approximateInvokeCount`` 0.
+- *At least once*: ``lam.deliver_async_twice(...)`` makes the queue hand the next event(s) to the
+  function twice; each copy is then handled (retried, delivered) on its own.
+
+DLQ ``ErrorCode`` is "the HTTP status code" ([LDG]): 200 after a function error (recorded). For
+events that never ran because of throttling or reserved concurrency 0 we send 429 with the throttle
+message ``Rate Exceeded.`` (INFERENCE: the status a throttled invoke gets, spec §10.5).
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import uuid
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from .metrics import History
-from .runtime import Runtime
+from .concurrency import THROTTLE_MESSAGE, Concurrency
+from .delivery import DeliveryFailed, deliver_dead_letter, deliver_record, invocation_record
+from .event_invoke_config import settings_for
+from .functions import moto_function, parse_function_name
+from .interception import AwsError
+from .metrics import History, put_metric
+from .runtime import InvocationResult, Runtime
 
 if TYPE_CHECKING:
+    from .clock import _Due
+    from .event_invoke_config import AsyncSettings
     from .functions import ResolvedFunction
+    from .metrics import Attempt
     from .mock import LambdaAsyncController
 
-__all__ = ["enqueue"]
+__all__ = ["AsyncQueue", "enqueue"]
+
+#: Delay before retry n (1-based) after a function error: ~1 min, then ~2 min ([DOCS]).
+RETRY_DELAYS_S = (60, 120)
+#: Throttle backoff: starts at 1 s, doubles, capped at 5 min ([DOCS] "from 1 second to 5 minutes").
+THROTTLE_BACKOFF_FIRST_S = 1
+THROTTLE_BACKOFF_MAX_S = 300
+
+SUCCESS = "Success"
+RETRIES_EXHAUSTED = "RetriesExhausted"
+EVENT_AGE_EXCEEDED = "EventAgeExceeded"
+ZERO_RESERVED_CONCURRENCY = "ZeroReservedConcurrency"
+
+
+@dataclass
+class _Event:
+    """One queued event (a duplicate delivery is a second ``_Event`` with the same request id)."""
+
+    fn: ResolvedFunction
+    payload: bytes
+    trigger: str
+    request_id: str
+    received_ms: int
+    attempts: int = 0
+    throttles: int = 0
+    #: The last attempt's result, and the HTTP status / message a DLQ gets for the last failure.
+    result: InvocationResult | None = None
+    status: int = 200
+    error_message: str = ""
+    due: _Due | None = field(default=None, repr=False)
+
+
+class AsyncQueue:
+    """The controller's async event queue (state only; the flow is in the methods below)."""
+
+    def __init__(self, controller: LambdaAsyncController) -> None:
+        self.controller = controller
+        self.events: dict[int, _Event] = {}
+        self._ids = itertools.count(1)
+        self._duplicates: list[list[Any]] = []  # [function name or None, remaining count]
+
+    @property
+    def history(self) -> History:
+        return self.controller.state(History)
+
+    # -- at-least-once ----------------------------------------------------------------------------
+    def deliver_twice(self, function_name: str | None = None, count: int = 1) -> None:
+        """Deliver each of the next ``count`` events (of ``function_name``, or any) twice."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be an int >= 1, not {count!r}")
+        name = None
+        if function_name is not None:
+            name = parse_function_name(function_name, "us-east-1", "000000000000").name
+        self._duplicates.append([name, count])
+
+    def _take_duplicate(self, fn: ResolvedFunction) -> bool:
+        for entry in self._duplicates:
+            if entry[0] in (None, fn.name):
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._duplicates.remove(entry)
+                return True
+        return False
+
+    # -- entry ------------------------------------------------------------------------------------
+    def put(
+        self,
+        fn: ResolvedFunction,
+        payload: bytes,
+        *,
+        trigger: str,
+        request_id: str | None,
+        source: str | None,
+    ) -> str:
+        request_id = request_id or str(uuid.uuid4())
+        now = self.controller.clock.now_ms()
+        detail: dict[str, Any] = {"trigger": trigger}
+        if source:
+            detail["source"] = source
+        self.history.note("queued", function_name=fn.name, request_id=request_id, **detail)
+        put_metric(self.controller, fn, "AsyncEventsReceived", 1)
+        copies = 2 if self._take_duplicate(fn) else 1
+        for copy in range(copies):
+            if copy:
+                self.history.note("duplicated", function_name=fn.name, request_id=request_id)
+            self._schedule(_Event(fn, payload, trigger, request_id, now), now)
+        return request_id
+
+    def _schedule(self, event: _Event, due_ms: int) -> None:
+        key = next(self._ids)
+        self.events[key] = event
+        event.due = self.controller.scheduler.call_at(
+            due_ms, lambda: self._dispatch(key), label=f"async {event.fn.name}"
+        )
+
+    # -- one step of an event's life --------------------------------------------------------------
+    def _dispatch(self, key: int) -> None:
+        event = self.events.pop(key)
+        event.due = None
+        fn = event.fn
+        if moto_function(fn.account_id, fn.region, fn.name, fn.version) is None:
+            # INFERENCE: events of a deleted function are discarded (its config is gone with it).
+            self._drop(event, "FunctionNotFound")
+            return
+        settings = settings_for(self.controller, fn)
+        concurrency = self.controller.state(Concurrency)
+        if concurrency.reserved(fn) == 0:
+            # [DOCS] invocation-async-retain-records: "Lambda begins sending new events to the
+            # configured dead-letter queue or the on-failure event destination, without any retries."
+            if event.result is None:
+                event.status, event.error_message = 429, THROTTLE_MESSAGE
+            self._give_up(event, settings, ZERO_RESERVED_CONCURRENCY)
+            return
+        if self._age_ms(event) >= settings.maximum_event_age_s * 1000:
+            self._give_up(event, settings, EVENT_AGE_EXCEEDED)
+            return
+        reason = concurrency.throttle_reason(fn)
+        if reason is not None:
+            self._throttle(event, settings, reason)
+            return
+        self._attempt(event, concurrency.duration_s(fn))
+
+    def _age_ms(self, event: _Event, at_ms: int | None = None) -> int:
+        now = self.controller.clock.now_ms() if at_ms is None else at_ms
+        return now - event.received_ms
+
+    def _throttle(self, event: _Event, settings: AsyncSettings, reason: str) -> None:
+        event.throttles += 1
+        put_metric(self.controller, event.fn, "Throttles", 1)
+        if event.result is None:
+            event.status, event.error_message = 429, THROTTLE_MESSAGE
+        delay = min(THROTTLE_BACKOFF_FIRST_S * 2 ** (event.throttles - 1), THROTTLE_BACKOFF_MAX_S)
+        due = self.controller.clock.now_ms() + delay * 1000
+        self.history.note(
+            "throttled",
+            function_name=event.fn.name,
+            request_id=event.request_id,
+            reason=reason,
+            trigger=event.trigger,
+        )
+        if self._age_ms(event, due) >= settings.maximum_event_age_s * 1000:
+            self._give_up(event, settings, EVENT_AGE_EXCEEDED)
+            return
+        self.history.note(
+            "retry_scheduled",
+            function_name=event.fn.name,
+            request_id=event.request_id,
+            at=due,
+            attempt=event.attempts + 1,
+            reason=f"throttled, backoff {delay} s",
+        )
+        self._schedule(event, due)
+
+    def _attempt(self, event: _Event, duration_s: float) -> None:
+        event.attempts += 1
+        fn = event.fn
+        put_metric(self.controller, fn, "AsyncEventAge", self._age_ms(event), "Milliseconds")
+        record = self.history.start_attempt(
+            fn,
+            event.payload,
+            trigger=event.trigger,
+            attempt=event.attempts,
+            request_id=event.request_id,
+        )
+        try:
+            result = self.controller.state(Runtime).run(
+                fn, event.payload, request_id=event.request_id
+            )
+        except AwsError as error:
+            # The runtime could not run the function at all (e.g. a non-Python runtime): an
+            # error response with the service's status, retried like a function error.
+            result = InvocationResult(
+                event.request_id,
+                json.dumps({"errorMessage": error.message, "errorType": error.code}).encode(),
+                "Unhandled",
+                fn.version,
+                0.0,
+                error_type=error.code,
+                error_message=error.message,
+            )
+            event.status = error.status
+        else:
+            event.status = 200
+        if duration_s:
+            self.controller.scheduler.call_later(
+                duration_s,
+                lambda: self._complete(event, record, result, duration_s * 1000),
+                label=f"async {fn.name} finishes",
+            )
+        else:
+            self._complete(event, record, result, result.duration_ms)
+
+    def _complete(
+        self, event: _Event, record: Attempt, result: InvocationResult, duration_ms: float
+    ) -> None:
+        """The attempt ends (``duration_ms`` is the virtual duration if one was set)."""
+        fn = event.fn
+        self.history.finish_attempt(record, result)
+        put_metric(self.controller, fn, "Invocations", 1)
+        put_metric(self.controller, fn, "Duration", duration_ms, "Milliseconds")
+        event.result = result
+        settings = settings_for(self.controller, fn)
+        if result.ok:
+            self._succeed(event, settings)
+            return
+        put_metric(self.controller, fn, "Errors", 1)
+        event.error_message = result.error_message or ""
+        if event.attempts > settings.maximum_retry_attempts:
+            self._give_up(event, settings, RETRIES_EXHAUSTED)
+            return
+        delay = RETRY_DELAYS_S[min(event.attempts, len(RETRY_DELAYS_S)) - 1]
+        due = self.controller.clock.now_ms() + delay * 1000
+        if self._age_ms(event, due) >= settings.maximum_event_age_s * 1000:
+            self._give_up(event, settings, EVENT_AGE_EXCEEDED)
+            return
+        self.history.note(
+            "retry_scheduled",
+            function_name=fn.name,
+            request_id=event.request_id,
+            at=due,
+            attempt=event.attempts + 1,
+            reason=f"function error, retry {event.attempts} of {settings.maximum_retry_attempts}",
+        )
+        self._schedule(event, due)
+
+    # -- endings ----------------------------------------------------------------------------------
+    def _succeed(self, event: _Event, settings: AsyncSettings) -> None:
+        if settings.on_success:
+            self._deliver(event, settings.on_success, SUCCESS, success=True)
+
+    def _give_up(self, event: _Event, settings: AsyncSettings, condition: str) -> None:
+        if settings.on_failure:
+            self._deliver(event, settings.on_failure, condition, success=False)
+        if settings.dead_letter_target:
+            self._dead_letter(event, settings.dead_letter_target)
+        self._drop(event, condition)
+
+    def _drop(self, event: _Event, reason: str) -> None:
+        put_metric(self.controller, event.fn, "AsyncEventsDropped", 1)
+        self.history.note(
+            "dropped",
+            function_name=event.fn.name,
+            request_id=event.request_id,
+            reason=reason,
+            attempts=event.attempts,
+        )
+
+    def _deliver(self, event: _Event, target: str, condition: str, *, success: bool) -> None:
+        record = invocation_record(
+            self.controller,
+            event.fn,
+            request_id=event.request_id,
+            condition=condition,
+            approximate_invoke_count=event.attempts,
+            payload=event.payload,
+            result=event.result,
+        )
+        try:
+            deliver_record(self.controller, target, record, fn=event.fn, success=success)
+        except DeliveryFailed as failure:
+            put_metric(self.controller, event.fn, "DestinationDeliveryFailures", 1)
+            self.history.note(
+                "delivery_failed",
+                function_name=event.fn.name,
+                request_id=event.request_id,
+                destination=target,
+                reason=failure.reason,
+            )
+            return
+        self.history.note(
+            "delivered",
+            function_name=event.fn.name,
+            request_id=event.request_id,
+            destination=target,
+            condition=condition,
+            record=record,
+        )
+
+    def _dead_letter(self, event: _Event, target: str) -> None:
+        try:
+            deliver_dead_letter(
+                self.controller,
+                target,
+                event.payload,
+                request_id=event.request_id,
+                error_code=str(event.status),
+                error_message=event.error_message,
+            )
+        except DeliveryFailed as failure:
+            # [LDG] invocation-async: on a failed DLQ send Lambda deletes the event and emits
+            # DeadLetterErrors.
+            put_metric(self.controller, event.fn, "DeadLetterErrors", 1)
+            self.history.note(
+                "dead_letter_failed",
+                function_name=event.fn.name,
+                request_id=event.request_id,
+                destination=target,
+                reason=failure.reason,
+            )
+            return
+        self.history.note(
+            "dead_lettered",
+            function_name=event.fn.name,
+            request_id=event.request_id,
+            destination=target,
+            payload=event.payload,
+        )
 
 
 def enqueue(
@@ -24,18 +364,15 @@ def enqueue(
     payload: bytes,
     *,
     trigger: str,
+    request_id: str | None = None,
+    source: str | None = None,
 ) -> str:
-    """Queue ``payload`` for ``fn`` as Lambda's async queue would; returns the request id."""
-    request_id = str(uuid.uuid4())
-    history = controller.state(History)
-    history.note("queued", function_name=fn.name, request_id=request_id, trigger=trigger)
+    """Queue ``payload`` for ``fn`` as Lambda's async queue would; returns the request id.
 
-    def attempt() -> None:
-        record = history.start_attempt(
-            fn, payload, trigger=trigger, attempt=1, request_id=request_id
-        )
-        result = controller.state(Runtime).run(fn, payload, request_id=request_id)
-        history.finish_attempt(record, result)
-
-    controller.scheduler.call_soon(attempt, label=f"async {fn.name}")
-    return request_id
+    ``trigger`` names the producer in the history (``async``, ``sns``, ``events``, ``s3``,
+    ``destination``); ``source`` optionally records the producer's ARN (topic, rule, bucket,
+    function); ``request_id`` lets a producer choose the id (default: a new UUID).
+    """
+    return controller.state(AsyncQueue).put(
+        fn, payload, trigger=trigger, request_id=request_id, source=source
+    )
