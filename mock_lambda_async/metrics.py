@@ -583,8 +583,12 @@ def put_metric(
 ) -> None:
     """Emit one ``AWS/Lambda`` datapoint into moto CloudWatch at the current virtual time.
 
-    Lambda publishes each metric per ``FunctionName`` and, for qualified invocations, per
-    ``Resource`` (``name:qualifier``) as well.
+    Lambda publishes each metric per ``FunctionName``, per ``FunctionName`` + ``Resource``
+    (``name:qualifier``) for qualified invocations, plus ``ExecutedVersion`` for alias invocations,
+    and account-wide without dimensions (the dimension sets of the ``AWS/Lambda`` metrics). moto
+    answers a query with every datapoint whose dimensions *include* the requested ones, so one
+    datapoint with the most specific set serves all of these queries with the right sums; writing
+    one per set would count a qualified invocation twice under ``FunctionName``.
     """
     from moto.cloudwatch.models import cloudwatch_backends
 
@@ -592,14 +596,11 @@ def put_metric(
     # moto keeps naive UTC datetimes (what its own parser produces) and compares them with the
     # StartTime/EndTime of queries: an aware one would make get_metric_statistics fail.
     timestamp = to_datetime(controller.clock.now_ms()).replace(tzinfo=None)
-    dimension_sets = [[{"Name": "FunctionName", "Value": fn.name}]]
+    dimensions = [{"Name": "FunctionName", "Value": fn.name}]
     if fn.qualifier:
-        dimension_sets.append(
-            [
-                {"Name": "FunctionName", "Value": fn.name},
-                {"Name": "Resource", "Value": f"{fn.name}:{fn.qualifier}"},
-            ]
-        )
+        dimensions.append({"Name": "Resource", "Value": f"{fn.name}:{fn.qualifier}"})
+        if fn.alias:
+            dimensions.append({"Name": "ExecutedVersion", "Value": fn.version})
     backend.put_metric_data(
         "AWS/Lambda",
         [
@@ -608,8 +609,7 @@ def put_metric(
                 "Value": value,
                 "Unit": unit,
                 "Timestamp": timestamp,
-                "Dimensions": dims,
+                "Dimensions": dimensions,
             }
-            for dims in dimension_sets
         ],
     )

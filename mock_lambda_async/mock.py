@@ -114,6 +114,34 @@ class LambdaAsyncController:
     def in_invocation(self) -> bool:
         return self._invocations_running > 0
 
+    # -- async behaviour knobs ------------------------------------------------------------------
+    def set_account_concurrency(self, limit: int) -> None:
+        """Set the account's concurrent-executions limit (per region; AWS's default is 1000)."""
+        from .concurrency import Concurrency
+
+        self.state(Concurrency).set_account_limit(limit)
+
+    def set_duration(self, function_name: str, seconds: float) -> None:
+        """Make each async attempt of ``function_name`` last ``seconds`` of virtual time.
+
+        The attempt holds a concurrency slot, and its retry or destination waits, until it ends.
+        This is how a test creates contention (with reserved or account concurrency) on a clock
+        where handlers otherwise take no virtual time. ``0`` restores the default.
+        """
+        from .concurrency import Concurrency
+
+        self.state(Concurrency).set_duration(function_name, seconds)
+
+    def deliver_async_twice(self, function_name: str | None = None, count: int = 1) -> None:
+        """Make the async queue deliver the next ``count`` events (of one function, or any) twice.
+
+        Lambda's queue delivers at least once; use this to test that handlers are idempotent.
+        Both copies carry the same request id and are retried and delivered independently.
+        """
+        from .async_queue import AsyncQueue
+
+        self.state(AsyncQueue).deliver_twice(function_name, count)
+
     # -- functions from callables ---------------------------------------------------------------
     def add_function(
         self,
