@@ -1,1 +1,1151 @@
-"""The Kinesis and DynamoDB Streams mapping poller. PLACEHOLDER until the event-sources issue."""
+"""The Kinesis and DynamoDB Streams event source mapping poller.
+
+One :class:`StreamPoller` per enabled mapping reads the stream's shards straight from moto's
+backends and invokes the function synchronously (``Runtime.run``) with batches of records, the way
+Lambda's stream ESM does ([LDG] with-kinesis.md, with-ddb.md; spec §7):
+
+- each shard is read in order; a failing batch blocks its shard (or, with ``ParallelizationFactor``
+  N, the one of N lanes its partition keys hash to) until it succeeds or is discarded;
+- a batch is invoked once it has ``BatchSize`` records, reaches the 6 MB payload limit, or its
+  ``MaximumBatchingWindowInSeconds`` (virtual time) ran out; the window opens when the previous
+  invocation of the lane completed ("the next window begins as soon as the previous function
+  invocation completes", [DOCS] invocation-eventsourcemapping batching);
+- a failed batch is retried until it succeeds, ``MaximumRetryAttempts`` is used up,
+  ``MaximumRecordAgeInSeconds`` passes or the records expire; ``BisectBatchOnFunctionError``
+  splits it in two without using a retry; ``ReportBatchItemFailures`` checkpoints at the lowest
+  reported sequence number;
+- discarded records are described (never included, except for S3) in an OnFailure record with
+  ``KinesisBatchInfo``/``DDBStreamBatchInfo`` and the shard moves on;
+- ``TumblingWindowInSeconds`` passes ``state`` between the invocations of one window and ends the
+  window with an ``isFinalInvokeForWindow`` invocation.
+
+Record times are virtual: while the mock is active, every record moto stores gets the virtual time
+of its arrival (``approximateArrivalTimestamp``, ``ApproximateCreationDateTime``), so ages, windows
+and retention all run on the mock's clock. Progress (the checkpoints) is kept per mapping UUID in
+the controller, so a disabled and re-enabled mapping resumes where it stopped ([LDG]: "Lambda keeps
+track of the last record processed and resumes processing from that point when it's reenabled").
+
+Known gap: moto re-writes a split or merged shard's records into the child shards, so a mapping
+sees those records again after ``SplitShard``/``MergeShards``/``UpdateShardCount``.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..clock import iso_ms, to_datetime
+from ..delivery import DeliveryFailed, deliver_record
+from ..functions import moto_function
+from ..interception import AwsError
+from ..metrics import History, put_metric
+from ..mock import get_controller, on_start
+from ..runtime import InvocationResult, Runtime
+from .filtering import matches_filters, parse_filter_criteria
+
+if TYPE_CHECKING:
+    from moto.events.models import EventPattern
+
+    from ..functions import ResolvedFunction
+    from ..mock import LambdaAsyncController
+    from .mappings import EventSourceMapping
+
+__all__ = ["StreamPoller", "StreamProgress"]
+
+#: Lambda's synchronous invocation payload limit (6 MB), which also caps a stream batch ([LDG]:
+#: "as long as the total size of the events doesn't exceed the payload limit for synchronous
+#: invocation (6 MB)").
+MAX_BATCH_PAYLOAD_BYTES = 6 * 1024 * 1024
+#: DynamoDB Streams keeps records for 24 hours ([LDG] with-ddb.md).
+DYNAMODB_RETENTION_MS = 24 * 3600 * 1000
+#: "Your state can be a maximum of 1 MB per shard. If it exceeds that size, Lambda terminates the
+#: window early." ([LDG] with-kinesis.md, Time windows).
+MAX_WINDOW_STATE_BYTES = 1024 * 1024
+#: INFERENCE: AWS documents no delay between stream retries. Retries (and throttled or failed
+#: pre-invoke attempts) wait 1 s, doubling each time, at most 60 s; splits run at once.
+RETRY_BACKOFF_FIRST_MS = 1000
+RETRY_BACKOFF_MAX_MS = 60_000
+
+RETRY_ATTEMPTS_EXHAUSTED = "RetryAttemptsExhausted"
+#: The condition LocalStack's AWS-validated snapshots record for records past their maximum age
+#: (spec §7, appendix (d)). INFERENCE: records that expire from the stream while retrying use it too.
+RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
+
+
+# -- virtual arrival times -------------------------------------------------------------------------
+_hooks_lock = threading.Lock()
+_holders: set[int] = set()
+_saved: dict[str, Any] = {}
+
+
+def _active_controller() -> LambdaAsyncController | None:
+    try:
+        return get_controller()
+    except RuntimeError:
+        return None
+
+
+def _stamped_put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
+    sequence_number: str = _saved["put_record"](self, partition_key, data, explicit_hash_key)
+    controller = _active_controller()
+    if controller is not None:
+        record = self.records.get(int(sequence_number))
+        if record is not None:
+            now_ms = controller.clock.now_ms()
+            record.created_at_datetime = to_datetime(now_ms).replace(tzinfo=None)
+            record.created_at = now_ms / 1000
+        controller.scheduler.wake_pollers()
+    return sequence_number
+
+
+def _stamped_add(self: Any, old: Any, new: Any) -> None:
+    count = len(self.items)
+    _saved["add"](self, old, new)
+    controller = _active_controller()
+    if controller is not None:
+        now_ms = controller.clock.now_ms()
+        for item in self.items[count:]:
+            stamp = to_datetime(now_ms).replace(tzinfo=None)
+            item.record["dynamodb"]["ApproximateCreationDateTime"] = stamp
+            item.mock_arrival_ms = now_ms
+        controller.scheduler.wake_pollers()
+
+
+@on_start
+def hold_arrival_hooks(controller: LambdaAsyncController) -> None:
+    """Stamp the records moto stores with the virtual time and wake the pollers, while active.
+
+    moto stamps Kinesis records and DynamoDB stream records with the real time; the mock's clock
+    is virtual. The patch is in place while any controller holds it (idempotent per controller).
+    """
+    from moto.dynamodb.models.table import StreamShard
+    from moto.kinesis.models import Shard
+
+    with _hooks_lock:
+        if id(controller) in _holders:
+            return
+        if not _holders:
+            _saved["put_record"] = Shard.put_record
+            _saved["add"] = StreamShard.add
+            Shard.put_record = _stamped_put_record  # type: ignore[method-assign]
+            StreamShard.add = _stamped_add  # type: ignore[method-assign]
+        _holders.add(id(controller))
+
+    def release() -> None:
+        with _hooks_lock:
+            _holders.discard(id(controller))
+            if not _holders and _saved:
+                Shard.put_record = _saved.pop("put_record")  # type: ignore[method-assign]
+                StreamShard.add = _saved.pop("add")  # type: ignore[method-assign]
+
+    controller.add_cleanup(release)
+
+
+# -- the records and the state kept per mapping ----------------------------------------------------
+@dataclass
+class _Record:
+    """One stream record as the function receives it, plus what the poller needs to know."""
+
+    sequence_number: str
+    arrival_ms: int
+    partition_key: str
+    event: dict[str, Any]
+    size: int
+
+
+@dataclass
+class _Batch:
+    """Records invoked together, and their history: splits inherit it, retries add to it."""
+
+    records: list[_Record]
+    window_start: int | None = None
+    final: bool = False
+    terminated_early: bool = False
+    invocations: int = 0
+    retries: int = 0
+    waits: int = 0
+    due_ms: int = 0
+    result: InvocationResult | None = None
+    status: int = 200
+    request_id: str | None = None
+
+
+@dataclass
+class _Lane:
+    """One of a shard's ``ParallelizationFactor`` concurrent batch sequences."""
+
+    batches: deque[_Batch] = field(default_factory=deque)
+    idle_since_ms: int = 0
+    window_start: int | None = None
+    window_state: Any = field(default_factory=dict)
+    terminate_early: bool = False
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    position: int
+    parents: tuple[str, ...] = ()
+    pending: list[_Record] = field(default_factory=list)
+    lanes: dict[int, _Lane] = field(default_factory=dict)
+
+    def busy(self) -> bool:
+        return bool(self.pending) or any(
+            lane.batches or lane.window_start is not None for lane in self.lanes.values()
+        )
+
+
+@dataclass
+class _Progress:
+    initialized: bool = False
+    shards: dict[str, _Shard] = field(default_factory=dict)
+
+
+class StreamProgress:
+    """Per-controller checkpoints of stream mappings, by mapping UUID (survives disable/enable)."""
+
+    def __init__(self, controller: LambdaAsyncController) -> None:
+        self.controller = controller
+        self.by_mapping: dict[str, _Progress] = {}
+
+
+# -- the stream sources (moto's backends) ----------------------------------------------------------
+@dataclass(frozen=True)
+class _ShardInfo:
+    shard_id: str
+    parents: tuple[str, ...]
+    is_open: bool
+
+
+class _Source:
+    """What differs between Kinesis and DynamoDB Streams: where the records are and their shape."""
+
+    kind: str
+    batch_info_key: str
+    data_key: str
+
+    def __init__(self, arn: str) -> None:
+        parts = arn.split(":", 5)
+        self.arn = arn
+        self.region = parts[3]
+        self.account_id = parts[4]
+        self.resource = parts[5]
+
+    def shards(self) -> list[_ShardInfo] | None:
+        raise NotImplementedError
+
+    def last_position(self, shard_id: str) -> int:
+        raise NotImplementedError
+
+    def position_before(self, shard_id: str, at_ms: int) -> int:
+        raise NotImplementedError
+
+    def read(self, shard_id: str, after: int, fn: ResolvedFunction) -> tuple[list[_Record], int]:
+        """The records after position ``after`` and the new position."""
+        raise NotImplementedError
+
+    def retention_ms(self) -> int:
+        raise NotImplementedError
+
+    def filter_view(self, record: _Record) -> dict[str, Any]:
+        """The record as FilterCriteria patterns see it."""
+        raise NotImplementedError
+
+    def arrival_text(self, epoch_ms: int) -> str:
+        return iso_ms(epoch_ms)
+
+
+class _KinesisSource(_Source):
+    kind = "kinesis"
+    batch_info_key = "KinesisBatchInfo"
+    data_key = "data"
+
+    def __init__(self, arn: str) -> None:
+        super().__init__(arn)
+        # ``stream/<name>`` or a consumer ARN ``stream/<name>/consumer/<consumer>:<ts>``.
+        self.stream_name = self.resource.split("/")[1]
+        self.stream_arn = arn.split("/consumer/")[0]
+
+    def _stream(self) -> Any | None:
+        from moto.kinesis.models import kinesis_backends
+
+        try:
+            backend = kinesis_backends[self.account_id][self.region]
+        except KeyError:
+            return None
+        stream = backend.streams.get(self.stream_name)
+        if stream is None or stream.arn != self.stream_arn:
+            return None
+        return stream
+
+    def _shard(self, shard_id: str) -> Any | None:
+        stream = self._stream()
+        return None if stream is None else stream.shards.get(shard_id)
+
+    def shards(self) -> list[_ShardInfo] | None:
+        stream = self._stream()
+        if stream is None:
+            return None
+        return [
+            _ShardInfo(
+                shard.shard_id,
+                tuple(p for p in (shard.parent, shard.adjacent_parent) if p),
+                bool(shard.is_open),
+            )
+            for shard in sorted(stream.shards.values(), key=lambda s: s.shard_id)
+        ]
+
+    def last_position(self, shard_id: str) -> int:
+        shard = self._shard(shard_id)
+        return int(shard.get_max_sequence_number()) if shard is not None else 0
+
+    def position_before(self, shard_id: str, at_ms: int) -> int:
+        shard = self._shard(shard_id)
+        position = 0
+        if shard is not None:
+            for number, record in shard.records.items():
+                if _kinesis_arrival_ms(record) >= at_ms:
+                    break
+                position = int(number)
+        return position
+
+    def read(self, shard_id: str, after: int, fn: ResolvedFunction) -> tuple[list[_Record], int]:
+        shard = self._shard(shard_id)
+        if shard is None or not shard.records:
+            return [], after
+        last = int(shard.get_max_sequence_number())
+        if last <= after:
+            return [], after
+        role = str(fn.moto().role) if moto_function(*_fn_key(fn)) is not None else ""
+        found = []
+        for number in range(after + 1, last + 1):
+            record = shard.records.get(number)
+            if record is not None:
+                found.append(self._record(shard_id, record, role))
+        return found, last
+
+    def _record(self, shard_id: str, record: Any, role: str) -> _Record:
+        arrival_ms = _kinesis_arrival_ms(record)
+        data = record.data
+        if isinstance(data, bytes):
+            data = base64.b64encode(data).decode()
+        sequence_number = str(record.sequence_number)
+        event = {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": record.partition_key,
+                "sequenceNumber": sequence_number,
+                "data": data,
+                "approximateArrivalTimestamp": arrival_ms / 1000,
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{shard_id}:{sequence_number}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": role,
+            "awsRegion": self.region,
+            "eventSourceARN": self.stream_arn,
+        }
+        return _Record(
+            sequence_number, arrival_ms, str(record.partition_key), event, _json_size(event)
+        )
+
+    def retention_ms(self) -> int:
+        stream = self._stream()
+        hours = int(getattr(stream, "retention_period_hours", 24) or 24)
+        return hours * 3600 * 1000
+
+    def filter_view(self, record: _Record) -> dict[str, Any]:
+        # [LDG] invocation-eventfiltering (Kinesis): the kinesis fields sit at the top level next to
+        # the metadata, and ``data`` is matched as the base64-decoded JSON.
+        view = {key: value for key, value in record.event.items() if key != "kinesis"}
+        view.update(record.event["kinesis"])
+        raw = base64.b64decode(record.event["kinesis"]["data"])
+        try:
+            view["data"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            view["data"] = raw
+        return view
+
+
+class _DynamoDBSource(_Source):
+    kind = "dynamodb"
+    batch_info_key = "DDBStreamBatchInfo"
+    data_key = "dynamodb"
+
+    def __init__(self, arn: str) -> None:
+        super().__init__(arn)
+        # ``table/<name>/stream/<label>``
+        pieces = self.resource.split("/")
+        self.table_name = pieces[1]
+        self.label = "/".join(pieces[3:])
+
+    def _stream_shard(self) -> Any | None:
+        from moto.dynamodb.models import dynamodb_backends
+
+        try:
+            backend = dynamodb_backends[self.account_id][self.region]
+        except KeyError:
+            return None
+        table = backend.tables.get(self.table_name)
+        if table is None or table.latest_stream_label != self.label:
+            return None
+        return table.stream_shard
+
+    def shards(self) -> list[_ShardInfo] | None:
+        shard = self._stream_shard()
+        if shard is None:
+            return None
+        return [_ShardInfo(str(shard.id), (), True)]
+
+    def last_position(self, shard_id: str) -> int:
+        shard = self._stream_shard()
+        return len(shard.items) if shard is not None else 0
+
+    def position_before(self, shard_id: str, at_ms: int) -> int:
+        shard = self._stream_shard()
+        position = 0
+        if shard is not None:
+            for index, item in enumerate(shard.items):
+                if _dynamodb_arrival_ms(item) >= at_ms:
+                    break
+                position = index + 1
+        return position
+
+    def read(self, shard_id: str, after: int, fn: ResolvedFunction) -> tuple[list[_Record], int]:
+        shard = self._stream_shard()
+        if shard is None or len(shard.items) <= after:
+            return [], after
+        items = shard.items[after:]
+        return [self._record(item) for item in items], after + len(items)
+
+    def _record(self, item: Any) -> _Record:
+        source = item.record
+        stored = source["dynamodb"]
+        arrival_ms = _dynamodb_arrival_ms(item)
+        # Key order and types as Lambda delivers them ([PT] tests/events/dynamoStreamEvent.json):
+        # ``ApproximateCreationDateTime`` in epoch seconds (second precision), eventVersion 1.1.
+        dynamodb: dict[str, Any] = {
+            "ApproximateCreationDateTime": float(arrival_ms // 1000),
+            "Keys": copy.deepcopy(stored["Keys"]),
+        }
+        for image in ("NewImage", "OldImage"):
+            if image in stored:
+                dynamodb[image] = copy.deepcopy(stored[image])
+        dynamodb["SequenceNumber"] = str(stored["SequenceNumber"])
+        dynamodb["SizeBytes"] = stored["SizeBytes"]
+        dynamodb["StreamViewType"] = stored["StreamViewType"]
+        event = {
+            "eventID": source["eventID"],
+            "eventName": source["eventName"],
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": self.region,
+            "dynamodb": dynamodb,
+            "eventSourceARN": self.arn,
+        }
+        # INFERENCE: with ParallelizationFactor, order is kept per item (its key attributes).
+        key = json.dumps(stored["Keys"], sort_keys=True)
+        return _Record(dynamodb["SequenceNumber"], arrival_ms, key, event, _json_size(event))
+
+    def retention_ms(self) -> int:
+        return DYNAMODB_RETENTION_MS
+
+    def filter_view(self, record: _Record) -> dict[str, Any]:
+        return record.event
+
+    def arrival_text(self, epoch_ms: int) -> str:
+        # DDBStreamBatchInfo arrival times have second precision (spec appendix (d)).
+        return to_datetime(epoch_ms).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _kinesis_arrival_ms(record: Any) -> int:
+    return round(float(record.created_at) * 1000)
+
+
+def _dynamodb_arrival_ms(item: Any) -> int:
+    stamped = getattr(item, "mock_arrival_ms", None)
+    if stamped is not None:
+        return int(stamped)
+    created = item.record["dynamodb"]["ApproximateCreationDateTime"]
+    if isinstance(created, datetime):
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
+        return round(created.timestamp() * 1000)
+    return round(float(created) * 1000)
+
+
+def _fn_key(fn: ResolvedFunction) -> tuple[str, str, str, str]:
+    return fn.account_id, fn.region, fn.name, fn.version
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value).encode())
+
+
+def _source_for(mapping: EventSourceMapping) -> _Source:
+    if mapping.source_type == "dynamodb":
+        return _DynamoDBSource(mapping.source_arn)
+    return _KinesisSource(mapping.source_arn)
+
+
+# -- the poller ------------------------------------------------------------------------------------
+@dataclass
+class _Outcome:
+    """How Lambda reads one invocation: success, partial success from ``split_at``, or failure."""
+
+    ok: bool
+    split_at: int = 0
+    function_error: bool = False
+    state: Any = None
+    has_state: bool = False
+
+
+class StreamPoller:
+    """Reads one Kinesis stream or DynamoDB stream for one mapping and invokes its function."""
+
+    def __init__(self, controller: LambdaAsyncController, mapping: EventSourceMapping) -> None:
+        hold_arrival_hooks(controller)
+        self.controller = controller
+        self.mapping = mapping
+        self.source = _source_for(mapping)
+        self.history = controller.state(History)
+        self._closed = False
+        self._filter_key: str | None = None
+        self._patterns: list[EventPattern] = []
+        store = controller.state(StreamProgress)
+        self.progress = store.by_mapping.setdefault(mapping.uuid, _Progress())
+        if not self.progress.initialized:
+            self._start()
+
+    # -- settings (read live: UpdateEventSourceMapping changes them between polls) -------------------
+    def _setting(self, name: str, default: Any) -> Any:
+        value = self.mapping.config.get(name)
+        return default if value is None else value
+
+    def _patterns_now(self) -> list[EventPattern]:
+        criteria = self.mapping.config.get("FilterCriteria")
+        key = json.dumps(criteria, sort_keys=True, default=str)
+        if key != self._filter_key:
+            self._patterns = parse_filter_criteria(criteria)
+            self._filter_key = key
+        return self._patterns
+
+    def _on_failure_destination(self) -> str | None:
+        config = self.mapping.config.get("DestinationConfig") or {}
+        destination = (config.get("OnFailure") or {}).get("Destination")
+        return str(destination) if destination else None
+
+    def _age_limit_ms(self) -> int:
+        retention = self.source.retention_ms()
+        maximum_age = int(self._setting("MaximumRecordAgeInSeconds", -1))
+        return retention if maximum_age < 0 else min(retention, maximum_age * 1000)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def _start(self) -> None:
+        """Place each shard's iterator at the starting position, at the time the mapping starts."""
+        shards = self.source.shards()
+        if shards is None:
+            return
+        position = str(self._setting("StartingPosition", "LATEST"))
+        at_ms = _epoch_ms(self.mapping.config.get("StartingPositionTimestamp"))
+        for info in shards:
+            if position == "TRIM_HORIZON":
+                start = 0
+            elif position == "AT_TIMESTAMP" and at_ms is not None:
+                start = self.source.position_before(info.shard_id, at_ms)
+            else:
+                start = self.source.last_position(info.shard_id)
+            self.progress.shards[info.shard_id] = _Shard(info.shard_id, start, info.parents)
+        self.progress.initialized = True
+
+    def close(self) -> None:
+        """Stop polling; the checkpoints stay, so re-enabling the mapping resumes from them."""
+        self._closed = True
+        self.controller.scheduler.remove_poller(self)
+
+    # -- polling -------------------------------------------------------------------------------------
+    def poll(self, now_ms: int) -> int | None:
+        """Invoke what is ready at ``now_ms``; return ``now_ms`` after work, else the next due time."""
+        if self._closed or not self.mapping.enabled:
+            return None
+        if not self.progress.initialized:
+            self._start()
+            if not self.progress.initialized:
+                return None
+        infos = self.source.shards()
+        if infos is None:
+            return None
+        self._read(infos, now_ms)
+        open_shards = {info.shard_id for info in infos if info.is_open}
+        worked = False
+        dues: list[int] = []
+        for shard in list(self.progress.shards.values()):
+            if not self._parents_done(shard, open_shards):
+                continue
+            for lane_id in self._lane_ids(shard):
+                did, due = self._step(shard, lane_id, now_ms)
+                worked = worked or did
+                if due is not None:
+                    dues.append(due)
+        if worked:
+            return now_ms
+        return min(dues) if dues else None
+
+    def _read(self, infos: list[_ShardInfo], now_ms: int) -> None:
+        """Move new records from moto into each shard's pending list, dropping filtered ones."""
+        fn = self.mapping.function
+        patterns = self._patterns_now()
+        for info in infos:
+            shard = self.progress.shards.get(info.shard_id)
+            if shard is None:
+                # A shard created after the mapping started (resharding) is read from its start.
+                shard = _Shard(info.shard_id, 0, info.parents)
+                self.progress.shards[info.shard_id] = shard
+            records, shard.position = self.source.read(shard.shard_id, shard.position, fn)
+            if not records:
+                continue
+            kept = [
+                record
+                for record in records
+                if matches_filters(patterns, self.source.filter_view(record), self.source.data_key)
+            ]
+            if len(kept) < len(records):
+                self.history.note(
+                    "filtered",
+                    function_name=fn.name,
+                    source=self.source.arn,
+                    count=len(records) - len(kept),
+                )
+            shard.pending.extend(kept)
+
+    def _parents_done(self, shard: _Shard, open_shards: set[str]) -> bool:
+        """A child shard waits until its parents are closed and fully processed."""
+        for parent_id in shard.parents:
+            parent = self.progress.shards.get(parent_id)
+            if parent is not None and (parent_id in open_shards or parent.busy()):
+                return False
+        return True
+
+    def _parallelization(self) -> int:
+        return max(1, int(self._setting("ParallelizationFactor", 1)))
+
+    def _lane_of(self, record: _Record) -> int:
+        factor = self._parallelization()
+        if factor == 1:
+            return 0
+        # Stable across runs (``hash()`` of a str is salted per process).
+        digest = hashlib.md5(record.partition_key.encode(), usedforsecurity=False).digest()
+        return int.from_bytes(digest[:8], "big") % factor
+
+    def _lane_ids(self, shard: _Shard) -> list[int]:
+        ids = {lane_id for lane_id, lane in shard.lanes.items() if lane.batches}
+        ids |= {lane_id for lane_id, lane in shard.lanes.items() if lane.window_start is not None}
+        ids |= {self._lane_of(record) for record in shard.pending}
+        return sorted(ids)
+
+    def _step(self, shard: _Shard, lane_id: int, now_ms: int) -> tuple[bool, int | None]:
+        """Advance one lane by at most one invocation (or discard). Returns (worked, next due)."""
+        lane = shard.lanes.setdefault(lane_id, _Lane())
+        if lane.batches:
+            batch = lane.batches[0]
+            if batch.due_ms > now_ms:
+                return False, batch.due_ms
+            return self._attempt(shard, lane, batch, now_ms), None
+        blocked = {
+            record.partition_key
+            for other in shard.lanes.values()
+            for waiting in other.batches
+            for record in waiting.records
+        }
+        candidates = [
+            record
+            for record in shard.pending
+            if self._lane_of(record) == lane_id and record.partition_key not in blocked
+        ]
+        if candidates and self._expire_pending(shard, candidates, now_ms):
+            return True, None
+        window_ms = int(self._setting("TumblingWindowInSeconds", 0)) * 1000
+        window_start: int | None = None
+        if window_ms:
+            if lane.window_start is not None:
+                window_end = lane.window_start + window_ms
+                next_window = (
+                    candidates[0].arrival_ms // window_ms * window_ms if candidates else None
+                )
+                if lane.terminate_early or (
+                    next_window != lane.window_start
+                    and (next_window is not None or now_ms >= window_end)
+                ):
+                    final = _Batch(
+                        [],
+                        window_start=lane.window_start,
+                        final=True,
+                        terminated_early=lane.terminate_early,
+                    )
+                    lane.batches.append(final)
+                    return self._attempt(shard, lane, final, now_ms), None
+                if not candidates:
+                    return False, window_end
+            if not candidates:
+                return False, None
+            window_start = candidates[0].arrival_ms // window_ms * window_ms
+            in_window = [
+                r for r in candidates if r.arrival_ms // window_ms * window_ms == window_start
+            ]
+            # A batch never spans two windows: records of the next one close this batch.
+            closed = len(in_window) < len(candidates)
+            candidates = in_window
+        else:
+            closed = False
+        if not candidates:
+            return False, None
+        batch_size = int(self._setting("BatchSize", 100))
+        chosen: list[_Record] = []
+        size = 0
+        for record in candidates:
+            if len(chosen) >= batch_size:
+                break
+            if chosen and size + record.size > MAX_BATCH_PAYLOAD_BYTES:
+                break
+            chosen.append(record)
+            size += record.size + 1
+        full = closed or len(chosen) >= batch_size or len(chosen) < len(candidates)
+        batching_window_ms = int(self._setting("MaximumBatchingWindowInSeconds", 0)) * 1000
+        if not full and batching_window_ms:
+            due = max(lane.idle_since_ms, chosen[0].arrival_ms) + batching_window_ms
+            if now_ms < due:
+                return False, due
+        taken = {id(record) for record in chosen}
+        shard.pending = [record for record in shard.pending if id(record) not in taken]
+        batch = _Batch(chosen, window_start=window_start)
+        lane.batches.append(batch)
+        self.history.note(
+            "polled",
+            function_name=self.mapping.function.name,
+            source=self.source.arn,
+            count=len(chosen),
+            shard=shard.shard_id,
+        )
+        return self._attempt(shard, lane, batch, now_ms), None
+
+    def _expire_pending(self, shard: _Shard, candidates: list[_Record], now_ms: int) -> bool:
+        """Discard records that aged out before their first invocation; True if any did."""
+        limit = self._age_limit_ms()
+        expired = []
+        for record in candidates:
+            if now_ms - record.arrival_ms <= limit:
+                break
+            expired.append(record)
+        if not expired:
+            return False
+        gone = {id(record) for record in expired}
+        shard.pending = [record for record in shard.pending if id(record) not in gone]
+        maximum_age = int(self._setting("MaximumRecordAgeInSeconds", -1))
+        if 0 <= maximum_age * 1000 <= self.source.retention_ms():
+            # [LS] test_kinesis_maximum_record_age_exceeded_discard_records: records already past
+            # MaximumRecordAgeInSeconds when read go to the OnFailure destination; the count is 1
+            # ([expire-before-ingestion]).
+            batch_size = int(self._setting("BatchSize", 100))
+            for start in range(0, len(expired), batch_size):
+                chunk = _Batch(expired[start : start + batch_size])
+                self._discard(shard, chunk, chunk.records, RECORD_AGE_EXCEEDED, now_ms)
+        else:
+            # INFERENCE: records the stream trimmed before Lambda read them are simply gone, as
+            # Lambda never sees them (the iterator moves to the trim horizon).
+            self.history.note(
+                "dropped",
+                function_name=self.mapping.function.name,
+                reason="RecordExpired",
+                count=len(expired),
+                shard=shard.shard_id,
+            )
+        return True
+
+    # -- one invocation ------------------------------------------------------------------------------
+    def _attempt(self, shard: _Shard, lane: _Lane, batch: _Batch, now_ms: int) -> bool:
+        """Invoke ``batch`` (or discard what aged out of it); always changes the lane's state."""
+        fn = self.mapping.function
+        if not batch.final:
+            limit = self._age_limit_ms()
+            expired = [r for r in batch.records if now_ms - r.arrival_ms > limit]
+            if expired:
+                self._discard(shard, batch, expired, RECORD_AGE_EXCEEDED, now_ms)
+                batch.records = batch.records[len(expired) :]
+                if not batch.records:
+                    lane.batches.popleft()
+                    lane.idle_since_ms = now_ms
+                    return True
+        if moto_function(*_fn_key(fn)) is None:
+            # "If Lambda ... returns an error without invoking the function, Lambda retries until
+            # the records expire or exceed the maximum age" ([LDG] with-kinesis.md).
+            self._wait(lane, batch, now_ms, "function not found")
+            return True
+        reason = self._throttle_reason(fn)
+        if reason is not None:
+            put_metric(self.controller, fn, "Throttles", 1)
+            self.history.note(
+                "throttled", function_name=fn.name, trigger=self.source.kind, reason=reason
+            )
+            self._wait(lane, batch, now_ms, "throttled")
+            return True
+        event = self._event(shard, lane, batch)
+        payload = json.dumps(event).encode()
+        request_id = str(uuid.uuid4())
+        record = self.history.start_attempt(
+            fn,
+            payload,
+            trigger=self.source.kind,
+            attempt=batch.invocations + 1,
+            request_id=request_id,
+        )
+        try:
+            result = self.controller.state(Runtime).run(fn, payload, request_id=request_id)
+            batch.status = 200
+        except AwsError as error:
+            # The runtime could not run the function at all: an error response, handled like a
+            # function error (as the asynchronous engine does).
+            result = InvocationResult(
+                request_id,
+                json.dumps({"errorMessage": error.message, "errorType": error.code}).encode(),
+                "Unhandled",
+                fn.version,
+                0.0,
+                error_type=error.code,
+                error_message=error.message,
+            )
+            batch.status = error.status
+        self.history.finish_attempt(record, result)
+        put_metric(self.controller, fn, "Invocations", 1)
+        put_metric(self.controller, fn, "Duration", result.duration_ms, "Milliseconds")
+        if not result.ok:
+            put_metric(self.controller, fn, "Errors", 1)
+        batch.invocations += 1
+        batch.result = result
+        batch.request_id = result.request_id
+        lane.idle_since_ms = now_ms
+        self._settle(shard, lane, batch, self._judge(batch, result), now_ms)
+        return True
+
+    def _throttle_reason(self, fn: ResolvedFunction) -> str | None:
+        from .. import concurrency
+
+        model = getattr(concurrency, "Concurrency", None)
+        if model is None:
+            return None
+        reason: str | None = self.controller.state(model).throttle_reason(fn)
+        return reason
+
+    def _event(self, shard: _Shard, lane: _Lane, batch: _Batch) -> dict[str, Any]:
+        event: dict[str, Any] = {"Records": [record.event for record in batch.records]}
+        window_ms = int(self._setting("TumblingWindowInSeconds", 0)) * 1000
+        if window_ms and batch.window_start is not None:
+            # The KinesisTimeWindowEvent / DynamodbTimeWindowEvent shape ([LDG] with-kinesis.md,
+            # Time windows). INFERENCE: windows are aligned on multiples of their length since the
+            # epoch (the documented example window is 07:04:00Z-07:06:00Z for 120 s).
+            event["window"] = {
+                "start": _iso_s(batch.window_start),
+                "end": _iso_s(batch.window_start + window_ms),
+            }
+            event["state"] = lane.window_state
+            event["shardId"] = shard.shard_id
+            event["eventSourceARN"] = self.source.arn
+            event["isFinalInvokeForWindow"] = batch.final
+            event["isWindowTerminatedEarly"] = batch.terminated_early
+        return event
+
+    def _judge(self, batch: _Batch, result: InvocationResult) -> _Outcome:
+        """Read the response as Lambda does (spec §7, appendix (d); [LDG] batch failure reporting)."""
+        if not result.ok:
+            return _Outcome(False, function_error=True)
+        response = result.payload_json()
+        outcome = _Outcome(True)
+        if int(self._setting("TumblingWindowInSeconds", 0)):
+            # "If the response does not contain a state property, Lambda considers this a failed
+            # invocation." INFERENCE: the state must be a JSON object (a map, as documented).
+            if not isinstance(response, dict) or not isinstance(response.get("state"), dict):
+                return _Outcome(False)
+            outcome.state, outcome.has_state = response["state"], True
+        if batch.final or "ReportBatchItemFailures" not in (
+            self.mapping.config.get("FunctionResponseTypes") or []
+        ):
+            return outcome
+        failed = _failed_positions(response, [record.sequence_number for record in batch.records])
+        if failed is None:
+            return _Outcome(False, state=outcome.state, has_state=outcome.has_state)
+        if failed:
+            self.history.note(
+                "batch_item_failures",
+                function_name=self.mapping.function.name,
+                request_id=result.request_id,
+                count=len(failed),
+            )
+            return _Outcome(
+                False, split_at=min(failed), state=outcome.state, has_state=outcome.has_state
+            )
+        return outcome
+
+    def _settle(
+        self, shard: _Shard, lane: _Lane, batch: _Batch, outcome: _Outcome, now_ms: int
+    ) -> None:
+        """Checkpoint, split, retry or discard after an invocation."""
+        if outcome.has_state and not batch.final:
+            self._keep_state(lane, batch, outcome.state)
+        if outcome.ok:
+            lane.batches.popleft()
+            if batch.final:
+                self._close_window(lane, batch)
+            elif batch.records:
+                age = now_ms - batch.records[-1].arrival_ms
+                # [LDG]: IteratorAge is emitted when the function finishes processing a batch.
+                put_metric(
+                    self.controller, self.mapping.function, "IteratorAge", age, "Milliseconds"
+                )
+            return
+        bisect = bool(self._setting("BisectBatchOnFunctionError", False))
+        if outcome.split_at:
+            # Records before the lowest reported failure are done: retry from there ([LDG]).
+            batch.records = batch.records[outcome.split_at :]
+            if bisect:
+                # "the batch is bisected at the returned sequence number and Lambda retries only
+                # the remaining records"; splitting does not count towards the retry quota.
+                self.history.note(
+                    "bisected",
+                    function_name=self.mapping.function.name,
+                    request_id=batch.request_id,
+                    count=len(batch.records) + outcome.split_at,
+                )
+                batch.due_ms = now_ms
+                return
+        elif outcome.function_error and bisect and len(batch.records) > 1:
+            # "If your invocation fails and BisectBatchOnFunctionError is turned on, the batch is
+            # bisected regardless of your ReportBatchItemFailures setting" ([LDG]).
+            self.history.note(
+                "bisected",
+                function_name=self.mapping.function.name,
+                request_id=batch.request_id,
+                count=len(batch.records),
+            )
+            middle = len(batch.records) // 2
+            second = _Batch(
+                batch.records[middle:],
+                window_start=batch.window_start,
+                invocations=batch.invocations,
+                retries=batch.retries,
+                due_ms=now_ms,
+                result=batch.result,
+                status=batch.status,
+                request_id=batch.request_id,
+            )
+            batch.records = batch.records[:middle]
+            batch.due_ms = now_ms
+            lane.batches.insert(1, second)
+            return
+        maximum = int(self._setting("MaximumRetryAttempts", -1))
+        if 0 <= maximum <= batch.retries:
+            lane.batches.popleft()
+            if batch.final:
+                self.history.note(
+                    "dropped",
+                    function_name=self.mapping.function.name,
+                    request_id=batch.request_id,
+                    reason="window state discarded: " + RETRY_ATTEMPTS_EXHAUSTED,
+                    shard=shard.shard_id,
+                )
+                self._close_window(lane, batch)
+            else:
+                self._discard(shard, batch, batch.records, RETRY_ATTEMPTS_EXHAUSTED, now_ms)
+            return
+        batch.retries += 1
+        batch.due_ms = self._capped_due(batch, now_ms + _backoff_ms(batch.retries))
+        self.history.note(
+            "retry_scheduled",
+            function_name=self.mapping.function.name,
+            request_id=batch.request_id,
+            at=batch.due_ms,
+            attempt=batch.invocations + 1,
+            reason="function error" if outcome.function_error else "batch failure",
+        )
+
+    def _wait(self, lane: _Lane, batch: _Batch, now_ms: int, reason: str) -> None:
+        """Try again later without counting a retry (throttles and pre-invoke errors)."""
+        batch.waits += 1
+        batch.due_ms = self._capped_due(batch, now_ms + _backoff_ms(batch.waits))
+        self.history.note(
+            "retry_scheduled",
+            function_name=self.mapping.function.name,
+            at=batch.due_ms,
+            attempt=batch.invocations + 1,
+            reason=reason,
+        )
+
+    def _capped_due(self, batch: _Batch, due_ms: int) -> int:
+        """Never wait past the moment the batch's oldest record ages out, so it is seen at once."""
+        if batch.final or not batch.records:
+            return due_ms
+        expiry = batch.records[0].arrival_ms + self._age_limit_ms() + 1
+        return min(due_ms, expiry)
+
+    # -- tumbling windows ----------------------------------------------------------------------------
+    def _keep_state(self, lane: _Lane, batch: _Batch, state: Any) -> None:
+        lane.window_start = batch.window_start
+        lane.window_state = state
+        if _json_size(state) > MAX_WINDOW_STATE_BYTES:
+            # INFERENCE: the early termination is a final invocation flagged
+            # isWindowTerminatedEarly; the same window then continues with a fresh state.
+            lane.terminate_early = True
+
+    @staticmethod
+    def _close_window(lane: _Lane, batch: _Batch) -> None:
+        lane.window_state = {}
+        lane.terminate_early = False
+        if not batch.terminated_early:
+            lane.window_start = None
+
+    # -- discarding ----------------------------------------------------------------------------------
+    def _discard(
+        self,
+        shard: _Shard,
+        batch: _Batch,
+        records: list[_Record],
+        condition: str,
+        now_ms: int,
+    ) -> None:
+        """Send the OnFailure record for ``records`` (if a destination is set) and move on."""
+        fn = self.mapping.function
+        destination = self._on_failure_destination()
+        if destination:
+            failure = self._failure_record(shard, batch, records, condition, now_ms)
+            if destination.split(":")[2] == "s3":
+                # "For Amazon S3 destinations, Lambda also sends the entire invocation record
+                # along with the metadata" ([DOCS] kinesis-on-failure-destination).
+                failure["payload"] = {"Records": [record.event for record in records]}
+            try:
+                deliver_record(self.controller, destination, failure, fn=fn, success=False)
+            except DeliveryFailed as error:
+                put_metric(self.controller, fn, "DestinationDeliveryFailures", 1)
+                self.history.note(
+                    "delivery_failed",
+                    function_name=fn.name,
+                    request_id=failure["requestContext"]["requestId"],
+                    destination=destination,
+                    reason=str(error),
+                )
+            else:
+                self.history.note(
+                    "delivered",
+                    function_name=fn.name,
+                    request_id=failure["requestContext"]["requestId"],
+                    destination=destination,
+                    condition=condition,
+                    record=failure,
+                )
+        self.history.note(
+            "dropped",
+            function_name=fn.name,
+            request_id=batch.request_id,
+            reason=condition,
+            count=len(records),
+            shard=shard.shard_id,
+        )
+
+    def _failure_record(
+        self,
+        shard: _Shard,
+        batch: _Batch,
+        records: list[_Record],
+        condition: str,
+        now_ms: int,
+    ) -> dict[str, Any]:
+        """The OnFailure record, keys in the recorded order (spec §7 and appendix (d))."""
+        fn = self.mapping.function
+        # INFERENCE from the recorded counts (8 while retrying, 1 before the first invocation):
+        # for aged-out records the count includes the attempt that found them too old.
+        aged = condition == RECORD_AGE_EXCEEDED
+        count = batch.invocations + 1 if aged else batch.invocations
+        record: dict[str, Any] = {
+            "requestContext": {
+                "requestId": batch.request_id or str(uuid.uuid4()),
+                "functionArn": fn.unqualified_arn,
+                "condition": condition,
+                "approximateInvokeCount": count,
+            }
+        }
+        if condition != RECORD_AGE_EXCEEDED and batch.result is not None:
+            # A function error gives "Unhandled"; a failure reported in the response gives null.
+            record["responseContext"] = {
+                "statusCode": batch.status,
+                "executedVersion": batch.result.executed_version,
+                "functionError": batch.result.function_error,
+            }
+        record["version"] = "1.0"
+        record["timestamp"] = iso_ms(now_ms)
+        record[self.source.batch_info_key] = {
+            "shardId": shard.shard_id,
+            "startSequenceNumber": records[0].sequence_number,
+            "endSequenceNumber": records[-1].sequence_number,
+            "approximateArrivalOfFirstRecord": self.source.arrival_text(records[0].arrival_ms),
+            "approximateArrivalOfLastRecord": self.source.arrival_text(records[-1].arrival_ms),
+            "batchSize": len(records),
+            "streamArn": getattr(self.source, "stream_arn", self.source.arn),
+        }
+        return record
+
+
+def _failed_positions(response: Any, sequence_numbers: list[str]) -> list[int] | None:
+    """Positions of the reported failures in the batch; ``[]`` for success, ``None`` for a
+    complete failure.
+
+    Success: ``null``, ``""``, ``[]``, ``{}``, ``{"batchItemFailures": []}`` or ``null`` (recorded).
+    Complete failure: an identifier that is empty, null, not a string, or missing ("a bad key
+    name") (recorded). INFERENCE: any other response that is not an object, and an identifier
+    that is not a sequence number of the batch, are complete failures too.
+    """
+    if not response:
+        return []
+    if not isinstance(response, dict):
+        return None
+    items = response.get("batchItemFailures")
+    if not items:
+        return []
+    if not isinstance(items, list):
+        return None
+    index = {number: position for position, number in enumerate(sequence_numbers)}
+    positions = []
+    for item in items:
+        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(identifier, str) or identifier not in index:
+            return None
+        positions.append(index[identifier])
+    return positions
+
+
+def _backoff_ms(count: int) -> int:
+    return int(min(RETRY_BACKOFF_FIRST_MS * 2 ** (count - 1), RETRY_BACKOFF_MAX_MS))
+
+
+def _iso_s(epoch_ms: int) -> str:
+    return to_datetime(epoch_ms).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch_ms(value: Any) -> int | None:
+    """``StartingPositionTimestamp`` as stored by the mapping API (datetime or epoch seconds)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return round(moment.timestamp() * 1000)
+    if isinstance(value, int | float):
+        return round(float(value) * 1000)
+    try:
+        return round(datetime.fromisoformat(str(value)).timestamp() * 1000)
+    except ValueError:
+        return round(float(value) * 1000)
