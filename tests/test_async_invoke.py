@@ -1,0 +1,96 @@
+"""Asynchronous ``Invoke``/``InvokeAsync``: the 202 answer, the queue, and when the handler runs."""
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+from conftest import REGION
+
+
+def _metric_sum(lam, name, function_name):
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName=name,
+        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
+        StartTime=lam.now() - timedelta(days=1),
+        EndTime=lam.now() + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return sum(point["Sum"] for point in points)
+
+
+def test_event_invoke_answers_202_with_an_empty_payload(lam, lambda_client):
+    lam.add_function("later", lambda event, context: {"ignored": True})
+    response = lambda_client.invoke(FunctionName="later", InvocationType="Event", Payload=b"{}")
+    assert response["StatusCode"] == 202
+    assert response["Payload"].read() == b""
+    assert "ExecutedVersion" not in response
+
+
+def test_invoke_async_answers_202(lam, lambda_client):
+    lam.add_function("legacy", lambda event, context: None)
+    response = lambda_client.invoke_async(FunctionName="legacy", InvokeArgs=b'{"a": 1}')
+    assert response["Status"] == 202
+
+
+def test_invoke_async_event_reaches_the_handler(lam, lambda_client):
+    seen = []
+    lam.add_function("legacy", lambda event, context: seen.append(event))
+    lambda_client.invoke_async(FunctionName="legacy", InvokeArgs=b'{"a": 1}')
+    lam.drain()
+    assert seen == [{"a": 1}]
+
+
+@pytest.mark.lambda_async(auto_drain=False)
+def test_queued_event_waits_for_virtual_time_to_move(lambda_async, lambda_client):
+    lambda_async.add_function("later", lambda event, context: None)
+    lambda_client.invoke(FunctionName="later", InvocationType="Event", Payload=b"{}")
+    assert lambda_async.invocations("later") == []
+    lambda_async.advance(0)
+    assert len(lambda_async.invocations("later")) == 1
+
+
+def test_handler_receives_the_event_payload(lam, lambda_client):
+    seen = []
+    lam.add_function("later", lambda event, context: seen.append(event))
+    lambda_client.invoke(
+        FunctionName="later", InvocationType="Event", Payload=json.dumps({"order": 42})
+    )
+    lam.drain()
+    assert seen == [{"order": 42}]
+
+
+def test_handler_sees_the_request_id_the_queue_recorded(lam, lambda_client):
+    seen = []
+    lam.add_function("later", lambda event, context: seen.append(context.aws_request_id))
+    lambda_client.invoke(FunctionName="later", InvocationType="Event", Payload=b"{}")
+    [queued] = lam.timeline().select("queued", function_name="later")
+    assert seen == [queued.request_id]
+
+
+def test_queued_event_is_counted_in_async_events_received(lam, lambda_client):
+    lam.add_function("later", lambda event, context: None)
+    for _ in range(3):
+        lambda_client.invoke(FunctionName="later", InvocationType="Event", Payload=b"{}")
+    assert _metric_sum(lam, "AsyncEventsReceived", "later") == 3
+
+
+def test_successful_event_runs_exactly_once(lam, lambda_client):
+    lam.add_function("later", lambda event, context: "ok")
+    lambda_client.invoke(FunctionName="later", InvocationType="Event", Payload=b"{}")
+    lam.advance(6 * 3600)
+    assert [attempt.ok for attempt in lam.invocations("later")] == [True]
+
+
+def test_event_invoke_through_an_alias_runs_the_alias_version(lam, lambda_client):
+    lam.add_function("aliased", lambda event, context: context.function_version, Publish=True)
+    lambda_client.create_alias(FunctionName="aliased", Name="live", FunctionVersion="1")
+    lambda_client.invoke(
+        FunctionName="aliased", Qualifier="live", InvocationType="Event", Payload=b"{}"
+    )
+    [attempt] = lam.invocations("aliased")
+    assert attempt.response == "1"
+    assert attempt.qualifier == "live"
