@@ -157,7 +157,8 @@ def _put_service_metric(
                 "MetricName": name,
                 "Value": 1.0,
                 "Unit": "Count",
-                "Timestamp": to_datetime(controller.clock.now_ms()),
+                # moto keeps naive UTC datetimes and compares them with naive query bounds.
+                "Timestamp": to_datetime(controller.clock.now_ms()).replace(tzinfo=None),
                 "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
             }
         ],
