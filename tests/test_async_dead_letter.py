@@ -1,0 +1,182 @@
+"""The function's dead-letter queue: the original event, with RequestID/ErrorCode/ErrorMessage."""
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+from conftest import REGION
+
+pytestmark = pytest.mark.lambda_async(auto_drain=False)
+
+
+@pytest.fixture
+def lam(lambda_async):
+    return lambda_async
+
+
+@pytest.fixture
+def sqs():
+    return boto3.client("sqs", region_name=REGION)
+
+
+def _fails(event, context):
+    raise ValueError("Test exception (this is intentional)")
+
+
+def _queue(sqs, name):
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return url, arn
+
+
+def _messages(sqs, url):
+    return sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages", [])
+
+
+def _event(lambda_client, name="orders", payload=b'{"raise_error": 1}'):
+    lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=payload)
+
+
+def _metric_sum(lam, name, function_name):
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName=name,
+        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
+        StartTime=lam.now() - timedelta(days=1),
+        EndTime=lam.now() + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return sum(point["Sum"] for point in points)
+
+
+def test_dead_letter_body_is_the_original_event_bytes(lam, lambda_client, sqs):
+    url, arn = _queue(sqs, "dlq")
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    _event(lambda_client, payload=b'{"raise_error": 1}')
+    lam.drain()
+    [message] = _messages(sqs, url)
+    assert message["Body"] == '{"raise_error": 1}'
+    assert message["MD5OfBody"] == "ba08269cbd0ce515889bfba6593731e1"
+
+
+def test_dead_letter_attributes_as_recorded(lam, lambda_client, sqs):
+    url, arn = _queue(sqs, "dlq")
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    _event(lambda_client)
+    lam.drain()
+    [message] = _messages(sqs, url)
+    request_id = lam.invocations("orders")[0].request_id
+    assert message["MessageAttributes"] == {
+        "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+        "ErrorMessage": {
+            "DataType": "String",
+            "StringValue": "Test exception (this is intentional)",
+        },
+        "RequestID": {"DataType": "String", "StringValue": request_id},
+    }
+
+
+def test_dead_letter_error_message_keeps_the_first_kilobyte(lam, lambda_client, sqs):
+    url, arn = _queue(sqs, "dlq")
+
+    def long_error(event, context):
+        raise ValueError("x" * 5000)
+
+    lam.add_function("orders", long_error, DeadLetterConfig={"TargetArn": arn})
+    _event(lambda_client)
+    lam.drain()
+    [message] = _messages(sqs, url)
+    assert message["MessageAttributes"]["ErrorMessage"]["StringValue"] == "x" * 1024
+
+
+def test_dead_letter_queue_is_empty_until_the_last_attempt(lam, lambda_client, sqs):
+    url, arn = _queue(sqs, "dlq")
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    _event(lambda_client)
+    lam.advance(0)
+    assert _messages(sqs, url) == []
+    lam.advance(60)
+    assert _messages(sqs, url) == []
+    lam.advance(120)
+    assert len(_messages(sqs, url)) == 1
+
+
+def test_dead_letter_message_carries_virtual_sent_timestamp(lam, lambda_client, sqs):
+    url, arn = _queue(sqs, "dlq")
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    _event(lambda_client)
+    lam.drain()
+    [message] = sqs.receive_message(QueueUrl=url, AttributeNames=["SentTimestamp"])["Messages"]
+    assert int(message["Attributes"]["SentTimestamp"]) == int(lam.now().timestamp() * 1000)
+
+
+def test_dead_letter_queue_and_on_failure_both_receive_the_event(lam, lambda_client, sqs):
+    dlq_url, dlq_arn = _queue(sqs, "dlq")
+    failures_url, failures_arn = _queue(sqs, "failures")
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": dlq_arn})
+    lambda_client.put_function_event_invoke_config(
+        FunctionName="orders", DestinationConfig={"OnFailure": {"Destination": failures_arn}}
+    )
+    _event(lambda_client)
+    lam.drain()
+    assert len(_messages(sqs, dlq_url)) == 1
+    assert len(_messages(sqs, failures_url)) == 1
+
+
+def test_successful_event_is_not_dead_lettered(lam, lambda_client, sqs):
+    url, arn = _queue(sqs, "dlq")
+    lam.add_function("orders", lambda event, context: "ok", DeadLetterConfig={"TargetArn": arn})
+    _event(lambda_client)
+    lam.drain()
+    assert _messages(sqs, url) == []
+
+
+def test_sns_dead_letter_topic_forwards_event_and_attributes(lam, lambda_client, sqs):
+    url, queue_arn = _queue(sqs, "subscriber")
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name="dead-letters")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": topic})
+    _event(lambda_client)
+    lam.drain()
+    [message] = _messages(sqs, url)
+    notification = json.loads(message["Body"])
+    assert notification["Message"] == '{"raise_error": 1}'
+    assert notification["MessageAttributes"]["ErrorCode"] == {"Type": "Number", "Value": "200"}
+
+
+def test_zero_reserved_concurrency_dead_letters_with_the_throttle_status(lam, lambda_client, sqs):
+    url, arn = _queue(sqs, "dlq")
+    lam.add_function("off", _fails, DeadLetterConfig={"TargetArn": arn})
+    lambda_client.put_function_concurrency(FunctionName="off", ReservedConcurrentExecutions=0)
+    _event(lambda_client, name="off")
+    lam.drain()
+    [message] = _messages(sqs, url)
+    assert message["MessageAttributes"]["ErrorCode"]["StringValue"] == "429"
+    assert message["MessageAttributes"]["ErrorMessage"]["StringValue"] == "Rate Exceeded."
+
+
+def test_deleted_dead_letter_queue_counts_dead_letter_errors(lam, lambda_client, sqs):
+    url, arn = _queue(sqs, "dlq")
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    sqs.delete_queue(QueueUrl=url)
+    _event(lambda_client)
+    lam.drain()
+    assert _metric_sum(lam, "DeadLetterErrors", "orders") == 1
+    [failed] = lam.timeline().select("dead_letter_failed", function_name="orders")
+    assert failed.detail["destination"] == arn
+
+
+def test_dead_lettered_event_still_counts_as_dropped(lam, lambda_client, sqs):
+    _url, arn = _queue(sqs, "dlq")
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    _event(lambda_client)
+    lam.drain()
+    assert _metric_sum(lam, "AsyncEventsDropped", "orders") == 1
