@@ -14,18 +14,29 @@ from .interception import AwsError
 
 __all__ = ["FunctionName", "ResolvedFunction", "function_arn", "parse_function_name", "resolve"]
 
-# From the botocore model (NamespacedFunctionName); anchored here because AWS matches the whole value.
+# What Lambda's front end accepts as ``FunctionName`` on Invoke/GetFunction, and the pattern text
+# its ValidationException quotes. Taken from localstack's ``api_utils.py``, whose messages are
+# checked against recordings of real AWS ([LS] in the spec). The botocore model's own pattern adds
+# ``$LATEST.PUBLISHED`` (newer, not seen in any recorded message), so it is not used here.
 _NAME_PATTERN = re.compile(
     r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?"
-    r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
+    r"(function:)?([a-zA-Z0-9-_.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
 )
-_NAME_PATTERN_TEXT = _NAME_PATTERN.pattern
-_FULL_ARN = re.compile(
-    r"arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"function:(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
+_NAME_PATTERN_TEXT = (
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?"
+    r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
 )
-_PARTIAL_ARN = re.compile(
-    r"(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
+#: Longest ``FunctionName`` (name, ARN or partial ARN, with qualifier) Invoke accepts [LS].
+_NAME_MAX_LENGTH = 170
+#: ``Qualifier`` as the ValidationException describes it [LS ``validate_qualifier``].
+_QUALIFIER_PATTERN = re.compile(r"[a-zA-Z0-9$_-]+")
+_QUALIFIER_PATTERN_TEXT = "(|[a-zA-Z0-9$_-]+)"
+_QUALIFIER_MAX_LENGTH = 128
+# The same pattern with its parts named, to read a value that passed validation.
+_NAME_PARTS = re.compile(
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((?P<region>[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}):)?"
+    r"((?P<account>\d{12}):)?(function:)?(?P<name>[a-zA-Z0-9-_.]+)"
+    r"(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?"
 )
 
 
@@ -52,25 +63,62 @@ class FunctionName:
     account_id: str
 
 
+def _validation_error(problems: list[str]) -> AwsError:
+    """AWS's ValidationException text: ``N validation error(s) detected: a; b``."""
+    plural = "s" if len(problems) > 1 else ""
+    return AwsError(
+        "ValidationException",
+        f"{len(problems)} validation error{plural} detected: {'; '.join(problems)}",
+        message_key="message",
+    )
+
+
 def parse_function_name(
     value: str, region: str, account_id: str, *, field: str = "functionName"
 ) -> FunctionName:
-    """Split a name, ARN or partial ARN; malformed values get AWS's ``ValidationException``."""
-    if not _NAME_PATTERN.fullmatch(value) or len(value) > 256:
-        raise AwsError(
-            "ValidationException",
-            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
-            f"constraint: Member must satisfy regular expression pattern: {_NAME_PATTERN_TEXT}",
-            message_key="message",
+    """Split a name, ARN or partial ARN; malformed values get AWS's ``ValidationException``.
+
+    The length problem is listed before the pattern problem, both in one message, as Lambda does.
+    """
+    problems = []
+    if len(value) > _NAME_MAX_LENGTH:
+        problems.append(
+            f"Value '{value}' at '{field}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {_NAME_MAX_LENGTH}"
         )
-    full = _FULL_ARN.match(value)
-    if full:
-        return FunctionName(full["name"], full["qualifier"], full["region"], full["account"])
-    partial = _PARTIAL_ARN.match(value)
-    if partial:
-        return FunctionName(partial["name"], partial["qualifier"], region, partial["account"])
-    name, _, qualifier = value.partition(":")
-    return FunctionName(name, qualifier or None, region, account_id)
+    if not _NAME_PATTERN.fullmatch(value):
+        problems.append(
+            f"Value '{value}' at '{field}' failed to satisfy constraint: "
+            f"Member must satisfy regular expression pattern: {_NAME_PATTERN_TEXT}"
+        )
+    if problems:
+        raise _validation_error(problems)
+    if value.count(":") <= 1 and not value.startswith("function:"):
+        # A plain name cannot contain ':', so one colon is always ``name:qualifier``.
+        name, _, qualifier = value.partition(":")
+        return FunctionName(name, qualifier or None, region, account_id)
+    parts = _NAME_PARTS.fullmatch(value)
+    assert parts is not None  # the value matched the validation pattern above
+    return FunctionName(
+        parts["name"], parts["qualifier"], parts["region"] or region, parts["account"] or account_id
+    )
+
+
+def check_qualifier(qualifier: str) -> None:
+    """``Qualifier`` must be 1..128 of ``[a-zA-Z0-9$_-]`` (botocore checks only the minimum)."""
+    problems = []
+    if len(qualifier) > _QUALIFIER_MAX_LENGTH:
+        problems.append(
+            f"Value '{qualifier}' at 'qualifier' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {_QUALIFIER_MAX_LENGTH}"
+        )
+    if not _QUALIFIER_PATTERN.fullmatch(qualifier):
+        problems.append(
+            f"Value '{qualifier}' at 'qualifier' failed to satisfy constraint: "
+            f"Member must satisfy regular expression pattern: {_QUALIFIER_PATTERN_TEXT}"
+        )
+    if problems:
+        raise _validation_error(problems)
 
 
 @dataclass(frozen=True)
@@ -152,6 +200,15 @@ def resolve(
     ``not_found`` is the message template; ``{arn}`` is the fully qualified ARN of the request.
     """
     parsed = parse_function_name(function_name, region, account_id)
+    if qualifier is not None:
+        check_qualifier(qualifier)
+    if parsed.region != region:
+        # Each region's Lambda endpoint only serves its own functions [LS api_utils].
+        raise AwsError(
+            "ResourceNotFoundException",
+            f"Functions from '{parsed.region}' are not reachable in this region ('{region}')",
+            404,
+        )
     if parsed.qualifier and qualifier and parsed.qualifier != qualifier:
         raise AwsError(
             "InvalidParameterValueException",

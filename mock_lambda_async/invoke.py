@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 from .async_queue import enqueue
@@ -42,7 +43,14 @@ def payload_bytes(value: Any) -> bytes:
 
 
 def check_json(payload: bytes) -> None:
-    """Lambda refuses a payload that is not JSON before anything runs."""
+    """Lambda refuses a payload that is not JSON before anything runs.
+
+    The prefix is AWS's ("Could not parse request body into json: Could not parse payload into
+    json: "); the rest is the wording of the Java parser on Lambda's side, reproduced for the
+    common cases. INFERENCE, from real messages such as "Unexpected character (''' (code 39)):
+    expected a valid value (...)", "Unrecognized token 'e30': was expecting ('true', 'false' or
+    'null')" (boto/boto3#2153) and "Invalid UTF-8 start byte 0xa7".
+    """
     if not payload:
         return
     try:
@@ -50,8 +58,31 @@ def check_json(payload: bytes) -> None:
     except ValueError as error:
         raise AwsError(
             "InvalidRequestContentException",
-            f"Could not parse request body into json: Could not parse payload into json: {error}",
+            "Could not parse request body into json: Could not parse payload into json: "
+            + _parser_message(payload, error),
+            message_key="message",
         ) from error
+
+
+def _parser_message(payload: bytes, error: ValueError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"Invalid UTF-8 start byte 0x{payload[error.start]:02x}"
+    if not isinstance(error, json.JSONDecodeError):
+        return str(error)
+    text, position = error.doc, error.pos
+    if position >= len(text):
+        return "Unexpected end-of-input"
+    char = text[position]
+    if char.isalpha():
+        token = re.match(r"[A-Za-z0-9_$]+", text[position:])
+        word = token.group(0) if token else char
+        return f"Unrecognized token '{word}': was expecting ('true', 'false' or 'null')"
+    if error.msg == "Expecting value":
+        return (
+            f"Unexpected character ('{char}' (code {ord(char)})): expected a valid value "
+            "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+        )
+    return f"Unexpected character ('{char}' (code {ord(char)})): {error.msg}"
 
 
 def _too_large(message: str) -> AwsError:
@@ -62,6 +93,11 @@ def _too_large(message: str) -> AwsError:
 
 @operation("lambda", "Invoke")
 def invoke(call: Call) -> Reply:
+    """Invoke: size limit, function, payload and client context checks, then run or queue.
+
+    The request size is checked first (at the front door: a payload too large for a missing
+    function is still a 413), then the function, then the body.
+    """
     params = call.params
     invocation_type = params.get("InvocationType", "RequestResponse")
     payload = payload_bytes(params.get("Payload"))
@@ -76,16 +112,19 @@ def invoke(call: Call) -> Reply:
         )
     fn = resolve(params["FunctionName"], call.region, call.account_id, params.get("Qualifier"))
     check_json(payload)
+    # Validated for every invocation type; passed to the function only on synchronous ones [BC].
+    client_context = decode_client_context(params.get("ClientContext"))
     if invocation_type == "DryRun":
         return Reply(204)
     if invocation_type == "Event":
         enqueue(call.controller, fn, payload, trigger="async")
         return Reply(202)
+    runtime = call.controller.state(Runtime)
+    runtime.check_invocable(fn)
     check_sync_invoke(call.controller, fn)
-    client_context = decode_client_context(params.get("ClientContext"))
     history = call.controller.state(History)
     attempt = history.start_attempt(fn, payload, trigger="sync", attempt=1)
-    result = call.controller.state(Runtime).run(fn, payload, client_context=client_context)
+    result = runtime.run(fn, payload, client_context=client_context)
     history.finish_attempt(attempt, result)
     headers = {"X-Amz-Executed-Version": result.executed_version}
     if result.function_error:

@@ -1,17 +1,41 @@
 """The in-process Python runtime: every trigger's invocation ends in :meth:`Runtime.run`.
 
 It loads the function's code (the zip moto stores, or a callable given to ``add_function``), sets
-the environment and context Lambda would, runs the handler on a worker thread so a timeout can be
-enforced, and turns whatever happens into the payload real Lambda returns. It knows nothing of
-queues or retries: callers decide what a result means.
+the environment and context Lambda would, runs the handler, and turns whatever happens into the
+payload and the log real Lambda produces. It knows nothing of queues or retries: callers decide what
+a result means. The wording of every runtime error follows the Python runtime interface client
+(``awslambdaric/bootstrap.py``, ``lambda_runtime_marshaller.py``, ``lambda_context.py``) and the
+platform errors recorded against real AWS (spec section 1).
 
-Timeouts: the handler runs on a daemon thread and the caller waits ``Timeout`` seconds of *real*
-time (handler code runs for real; only the mock's scheduling is virtual). On timeout the invocation
-ends with ``Sandbox.Timedout``; the thread is sent an asynchronous ``_SandboxTerminated`` exception
-(``PyThreadState_SetAsyncExc``), which stops pure-Python code at its next bytecode. Code blocked in
-C (a long ``time.sleep``) finishes its call first and is then stopped; its side effects after the
-timeout are abandoned, like a sandbox Lambda freezes. The execution environment is then discarded,
-so the next invocation is a cold start, as after a real timeout.
+Execution environments. Each environment has one worker thread (Lambda's runtime process has one
+main thread, so thread-locals and module state survive warm invocations), its own copy of the
+handler's modules and its own log stream. An environment serves one invocation at a time; a
+handler that invokes its own function synchronously gets a second environment, as on Lambda.
+
+Isolation. The deployment package is extracted once per function version and code hash into a
+temporary folder. While an invocation (or the module import that initialises an environment) runs,
+that folder is first on ``sys.path`` and the working directory, the environment's modules are in
+``sys.modules`` under their own names, and any other module with the same top-level name (another
+function's ``utils``, a test helper) is hidden; afterwards everything is put back. Between
+invocations the handler module stays in ``sys.modules`` only under a name unique to its
+environment (``mock_lambda_async_handler__<function>__<version>__<code hash>``). Environment
+variables, the root logger's level and handlers, ``sys.stdout``/``sys.stderr`` and ``os._exit`` are
+set for the invocation and restored after it; changes the handler makes to them are replayed on its
+next warm invocation instead of leaking into the test.
+
+Timeouts: how a handler is stopped. The caller waits for the handler for the function's
+``Timeout`` in *real* seconds (handler code runs for real; only the mock's scheduling is virtual).
+When the time is up the invocation ends with ``Sandbox.Timedout`` and the environment's worker is
+sent an asynchronous ``_SandboxTerminated`` exception (``PyThreadState_SetAsyncExc``). Pure-Python
+code stops at its next bytecode; code blocked in C (``time.sleep``, a socket read) stops when that
+call returns. Until it stops the thread is abandoned, like a frozen sandbox: its output is
+discarded, it can no longer change any result, and the environment is thrown away so the next
+invocation is a cold start, as after a real timeout. A handler that catches ``BaseException`` can
+swallow the stop and keep running in the background (it still affects nothing the test reads).
+
+Process exits. ``sys.exit``/``SystemExit`` and ``os._exit`` (patched for invocation threads while
+an invocation runs) end the invocation with ``Runtime.ExitError`` instead of ending the test
+process; the environment is discarded. Signals and ``os.abort`` are not intercepted.
 """
 
 from __future__ import annotations
@@ -19,13 +43,19 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
+import decimal
 import importlib
 import io
 import json
+import linecache
 import logging
+import math
 import os
+import queue
+import re
 import shutil
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -35,24 +65,67 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from botocore.handlers import BUILTIN_HANDLERS
+
+from .clock import iso_ms
 from .functions import ResolvedFunction
-from .interception import AwsError
+from .interception import AwsError, interceptor, render_error, to_botocore
 
 if TYPE_CHECKING:
+    from botocore.awsrequest import AWSResponse
+    from botocore.model import OperationModel
+
     from .mock import LambdaAsyncController
 
-__all__ = ["InvocationResult", "LambdaContext", "Runtime"]
+__all__ = [
+    "ClientContext",
+    "InvocationResult",
+    "LambdaContext",
+    "Runtime",
+    "decode_client_context",
+    "zip_problem",
+]
 
-#: Largest synchronous response Lambda returns (bytes), from the recorded error message.
-MAX_RESPONSE_BYTES = 6291556
-_TASK_ROOT = "/var/task"
+#: Largest response Lambda returns (bytes), from the recorded ``Function.ResponseSizeTooLarge``.
+MAX_RESPONSE_BYTES = 6_291_556
+#: The Init phase (module import) may take 10 s on on-demand functions [DOCS lambda-runtime-environment].
+INIT_TIMEOUT_S = 10.0
+#: Deployment package limit, unzipped (InvalidParameterValueException at CreateFunction).
+UNZIPPED_LIMIT = 262_144_000
+TASK_ROOT = "/var/task"
+HANDLER_MODULE_PREFIX = "mock_lambda_async_handler__"
+#: Lambda reports ``Max Memory Used``; the mock cannot measure one handler's memory in a shared
+#: process, so it reports this (capped at the function's memory size).
+REPORTED_MEMORY_USED_MB = 40
+
+_THIS_FILE = os.path.normcase(os.path.abspath(__file__))
+_STDLIB = os.path.normcase(sysconfig.get_paths()["stdlib"])
+#: Modules a deployment package may not shadow in the test process: the standard library (already
+#: imported by Lambda's bootstrap before user code, so shadowing fails on Lambda too) and the SDK
+#: and mock machinery whose interception keeps every call away from real AWS.
+_PROTECTED_MODULES = frozenset(sys.stdlib_module_names) | {
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "moto",
+    "mock_lambda_async",
+    "pytest",
+    "_pytest",
+}
+_UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
 
 
 @dataclass
 class InvocationResult:
-    """What one attempt produced, in Lambda's terms."""
+    """What one attempt produced, in Lambda's terms.
+
+    ``payload`` is the response body (the handler's JSON result, or the error document);
+    ``log`` the invocation's log from ``START`` to ``REPORT`` (what ``LogType=Tail`` returns the
+    end of); ``cold_start`` whether a new execution environment was initialised for it.
+    """
 
     request_id: str
     payload: bytes
@@ -62,6 +135,9 @@ class InvocationResult:
     log: str = ""
     error_type: str | None = None
     error_message: str | None = None
+    cold_start: bool = False
+    init_duration_ms: float | None = None
+    log_stream_name: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -71,27 +147,51 @@ class InvocationResult:
         return json.loads(self.payload) if self.payload else None
 
 
-class _ClientContextClient:
+# -- the context object -----------------------------------------------------------------------------
+class Client:
+    """``context.client_context.client`` (``awslambdaric.lambda_context.Client``)."""
+
+    __slots__ = (
+        "app_package_name",
+        "app_title",
+        "app_version_code",
+        "app_version_name",
+        "installation_id",
+    )
+
     def __init__(self, data: dict[str, Any]) -> None:
-        self.installation_id = data.get("installation_id")
-        self.app_title = data.get("app_title")
-        self.app_version_name = data.get("app_version_name")
-        self.app_version_code = data.get("app_version_code")
-        self.app_package_name = data.get("app_package_name")
+        for name in self.__slots__:
+            setattr(self, name, data.get(name))
 
 
 class ClientContext:
-    """``context.client_context`` as the Python runtime builds it."""
+    """``context.client_context``: ``custom``, ``env`` and ``client``, as the Python runtime builds it."""
+
+    __slots__ = ("client", "custom", "env")
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.custom = data.get("custom")
         self.env = data.get("env")
         client = data.get("client")
-        self.client = _ClientContextClient(client) if client is not None else None
+        self.client = Client(client) if isinstance(client, dict) else client
+
+
+class CognitoIdentity:
+    """``context.identity``: always present; both ids ``None`` unless invoked through Cognito."""
+
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self) -> None:
+        self.cognito_identity_id: str | None = None
+        self.cognito_identity_pool_id: str | None = None
 
 
 class LambdaContext:
-    """The context object handed to the handler (mirrors ``awslambdaric.lambda_context``)."""
+    """The context object handed to the handler (mirrors ``awslambdaric.lambda_context``).
+
+    ``client_context`` is set only for synchronous invokes that sent one; its ``w3c`` member is
+    removed and exposed through :meth:`w3c`, as the runtime does.
+    """
 
     def __init__(
         self,
@@ -106,51 +206,117 @@ class LambdaContext:
         self.aws_request_id = request_id
         self.function_name = fn.name
         self.function_version = fn.version
+        # Lambda passes the ARN the caller used: unqualified, or with the version/alias named.
         self.invoked_function_arn = fn.unqualified_arn if fn.qualifier is None else fn.qualified_arn
         self.memory_limit_in_mb = str(memory_mb)
         self.log_group_name = log_group
         self.log_stream_name = log_stream
-        self.client_context = ClientContext(client_context) if client_context else None
-        self.identity = None
-        self.tenant_id = None
+        self.tenant_id: str | None = None
+        data = dict(client_context) if client_context is not None else None
+        raw_w3c = data.pop("w3c", None) if data is not None else None
+        self._w3c = (
+            {k: v for k, v in raw_w3c.items() if k in _W3C_FIELDS and isinstance(v, str)}
+            if isinstance(raw_w3c, dict)
+            else {}
+        )
+        self.client_context = ClientContext(data) if data is not None else None
+        self.identity = CognitoIdentity()
+        self._timeout_s = timeout_s
         self._deadline = time.monotonic() + timeout_s
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
+    def w3c(self) -> dict[str, str]:
+        return dict(self._w3c)
 
-class _SandboxTerminated(BaseException):
-    """Raised inside an abandoned handler thread to stop it."""
+    def log(self, msg: Any) -> None:
+        """Write ``msg`` to the invocation's log, as ``context.log`` does."""
+        sys.stdout.write(str(msg))
+
+    def _start_clock(self) -> None:
+        self._deadline = time.monotonic() + self._timeout_s
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn},"
+            f"client_context={self.client_context},identity={self.identity},"
+            f"tenant_id={self.tenant_id}])"
+        )
 
 
-@dataclass
-class _Environment:
-    """One execution environment: code folder, loaded handler, log stream."""
-
-    key: tuple[str, str, str]
-    handler: Callable[..., Any] | None
-    code_dir: Path | None
-    modules: dict[str, Any]
-    log_stream: str
-    load_error: tuple[str, str] | None = None
-    invocations: int = 0
+_W3C_FIELDS = ("traceparent", "tracestate", "baggage")
 
 
-@dataclass
-class _Outcome:
-    value: Any = None
-    error: BaseException | None = None
-    tb: Any = None
-    done: bool = False
-    output: io.StringIO = field(default_factory=io.StringIO)
+def decode_client_context(value: str | None) -> dict[str, Any] | None:
+    """The ``ClientContext`` header (base64 JSON object), or Lambda's 400 for anything else.
+
+    Message from a real response (boto/boto3#2153).
+    """
+    if not value:
+        return None
+    try:
+        decoded = json.loads(base64.b64decode(value, validate=True))
+    except ValueError:
+        decoded = None
+    if not isinstance(decoded, dict):
+        raise AwsError(
+            "InvalidRequestContentException",
+            "Client context must be a valid Base64-encoded JSON object.",
+            message_key="message",
+        )
+    return decoded
+
+
+# -- log capture ------------------------------------------------------------------------------------
+class _LogBuffer:
+    """One phase's log events: stdout/stderr split into lines, logging records and error blocks whole.
+
+    Lambda turns each line its runtime prints into one CloudWatch event, while a logging record or
+    an error report (written through the runtime's telemetry channel) stays one event, newlines
+    and all.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._partial += text
+            if "\n" in self._partial:
+                *lines, self._partial = self._partial.split("\n")
+                self.events.extend(line + "\n" for line in lines)
+        return len(text)
+
+    def event(self, message: str) -> None:
+        with self._lock:
+            self._flush()
+            self.events.append(message)
+
+    def drain(self) -> list[str]:
+        with self._lock:
+            self._flush()
+            events, self.events = self.events, []
+            return events
+
+    def _flush(self) -> None:
+        if self._partial:
+            self.events.append(self._partial)
+            self._partial = ""
 
 
 class _ThreadOutput(io.TextIOBase):
-    """``sys.stdout``/``sys.stderr`` stand-in routing each invocation thread's output to its log."""
+    """``sys.stdout``/``sys.stderr`` stand-in: invocation threads write to their log, others pass."""
 
-    def __init__(self, original: Any, routes: dict[int, io.StringIO]) -> None:
-        self.original = original
+    def __init__(self, routes: dict[int, _LogBuffer], original: Any) -> None:
         self.routes = routes
+        self.original = original
 
     def write(self, text: str) -> int:
         target = self.routes.get(threading.get_ident())
@@ -162,44 +328,265 @@ class _ThreadOutput(io.TextIOBase):
         if threading.get_ident() not in self.routes:
             self.original.flush()
 
+    def isatty(self) -> bool:
+        return threading.get_ident() not in self.routes and bool(self.original.isatty())
+
+    def fileno(self) -> int:
+        return int(self.original.fileno())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.original, "encoding", None) or "utf-8")
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.original, name)
 
 
 class _LambdaLogHandler(logging.Handler):
-    """Lambda's Python log format, for records emitted on invocation threads."""
+    """The Python runtime's root log handler: ``[LEVEL]\\t<time>Z\\t<request id>\\t<message>``.
 
-    def __init__(self, routes: dict[int, io.StringIO], request_ids: dict[int, str]) -> None:
+    Format from ``awslambdaric.bootstrap._setup_logging``; the time is the virtual clock's.
+    Records emitted on other threads (the test's own logging) are left to the test's handlers.
+    """
+
+    def __init__(self, capture: _Capture) -> None:
         super().__init__()
-        self.routes = routes
-        self.request_ids = request_ids
+        self.capture = capture
+        self._message_format = logging.Formatter("%(message)s")
 
     def emit(self, record: logging.LogRecord) -> None:
-        target = self.routes.get(threading.get_ident())
+        ident = threading.get_ident()
+        target = self.capture.routes.get(ident)
         if target is None:
             return
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        millis = int(record.msecs)
-        request_id = self.request_ids.get(threading.get_ident(), "")
-        target.write(
-            f"[{record.levelname}]\t{stamp}.{millis:03d}Z\t{request_id}\t{record.getMessage()}\n"
+        try:
+            message = self._message_format.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        stamp = iso_ms(self.capture.now_ms())
+        request_id = self.capture.request_ids.get(ident, "")
+        target.event(f"[{record.levelname}]\t{stamp}\t{request_id}\t{message}\n")
+
+
+class _ProcessExit(BaseException):
+    """``os._exit`` called on an invocation thread: the runtime process would have ended."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _Capture:
+    """Output capture and the ``os._exit`` guard, installed while any invocation runs."""
+
+    def __init__(self, now_ms: Callable[[], int]) -> None:
+        self.now_ms = now_ms
+        self.routes: dict[int, _LogBuffer] = {}
+        self.request_ids: dict[int, str] = {}
+        self.handler = _LambdaLogHandler(self)
+        self._stdout: _ThreadOutput | None = None
+        self._stderr: _ThreadOutput | None = None
+        self._real_exit: Callable[[int], NoReturn] | None = None
+        self._depth = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self._lock:
+            self._depth += 1
+            if self._depth > 1:
+                return
+            self._stdout = _ThreadOutput(self.routes, sys.stdout)
+            self._stderr = _ThreadOutput(self.routes, sys.stderr)
+            sys.stdout = self._stdout
+            sys.stderr = self._stderr
+            self._real_exit = os._exit
+            os._exit = self._exit
+
+    def leave(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth > 0:
+                return
+            self._restore()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._depth > 0:
+                self._depth = 0
+                self._restore()
+
+    def _restore(self) -> None:
+        if self._stdout is not None and sys.stdout is self._stdout:
+            sys.stdout = self._stdout.original
+        if self._stderr is not None and sys.stderr is self._stderr:
+            sys.stderr = self._stderr.original
+        if self._real_exit is not None and os._exit is self._exit:
+            os._exit = self._real_exit  # type: ignore[assignment]
+        self._stdout = self._stderr = None
+
+    def _exit(self, status: int) -> NoReturn:
+        if threading.get_ident() in self.routes:
+            raise _ProcessExit(status)
+        assert self._real_exit is not None
+        self._real_exit(status)
+
+
+# -- environments -----------------------------------------------------------------------------------
+class _SandboxTerminated(BaseException):
+    """Raised inside an abandoned worker thread to stop it."""
+
+
+class _Worker:
+    """An execution environment's single runtime thread, running one job at a time."""
+
+    def __init__(self, name: str, on_exit: Callable[[int], None]) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._on_exit = on_exit
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def ident(self) -> int:
+        ident = self._thread.ident
+        assert ident is not None
+        return ident
+
+    def _loop(self) -> None:
+        try:
+            while (job := self._jobs.get()) is not None:
+                job()
+        except _SandboxTerminated:
+            pass
+        finally:
+            self._on_exit(threading.get_ident())
+
+    def run(self, job: Callable[[], None], timeout_s: float) -> bool:
+        """Run ``job`` on the worker; ``False`` if it did not finish within ``timeout_s``."""
+        done = threading.Event()
+
+        def wrapped() -> None:
+            try:
+                job()
+            finally:
+                done.set()
+
+        self._jobs.put(wrapped)
+        return done.wait(timeout_s)
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def kill(self) -> None:
+        """Stop the running job at its next bytecode (see the module docstring), then the thread."""
+        if self._thread.is_alive():
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self.ident), ctypes.py_object(_SandboxTerminated)
+            )
+        self.stop()
+
+
+@dataclass
+class _Code:
+    """A deployment package extracted to disk."""
+
+    directory: Path
+    top_names: frozenset[str]
+
+
+@dataclass(eq=False)
+class _Environment:
+    """One execution environment: worker, loaded handler, modules, log stream, process state."""
+
+    key: tuple[str, str, str]
+    worker: _Worker
+    log_stream: str
+    code: _Code | None
+    handler: Callable[..., Any] | None = None
+    handler_module: str | None = None
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+    alias: str | None = None
+    busy: bool = False
+    initialised: bool = False
+    env_changes: dict[str, str | None] = field(default_factory=dict)
+    root_level: int | None = None
+    root_handlers: list[logging.Handler] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Config:
+    """The function configuration one invocation runs with (read fresh from moto)."""
+
+    runtime: str
+    handler: str
+    package_type: str
+    timeout_s: float
+    memory_mb: int
+    code_sha: str
+    variables: dict[str, str]
+
+    @classmethod
+    def of(cls, moto_fn: Any) -> _Config:
+        return cls(
+            runtime=str(moto_fn.run_time or ""),
+            handler=str(moto_fn.handler or ""),
+            package_type=str(getattr(moto_fn, "package_type", None) or "Zip"),
+            timeout_s=float(moto_fn.timeout or 3),
+            memory_mb=int(moto_fn.memory_size or 128),
+            code_sha=str(moto_fn.code_sha_256 or ""),
+            variables={str(k): str(v) for k, v in (moto_fn.environment_vars or {}).items()},
         )
 
+    @property
+    def python_version(self) -> str:
+        return self.runtime.removeprefix("python") or "3"
 
+
+class _InitError(Exception):
+    """The Init phase failed: ``(errorType, errorMessage, stackTrace)`` as the runtime reports it."""
+
+    def __init__(self, error_type: str, message: str, trace: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace or []
+
+
+class _Fault(Exception):
+    """A runtime fault during the Invoke phase (``Runtime.MarshalError``/``UnmarshalError``)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+@dataclass
+class _Outcome:
+    """What happened on the worker during one phase."""
+
+    done: bool = False
+    body: bytes | None = None
+    error: BaseException | None = None
+    trace: list[str] = field(default_factory=list)
+    fault: _Fault | None = None
+    init_error: _InitError | None = None
+    exit_status: int | None = None
+    duration_ms: float = 0.0
+
+
+# -- the runtime ------------------------------------------------------------------------------------
 class Runtime:
     """Loads and runs handlers for one controller; cleans everything up on :meth:`close`."""
 
     def __init__(self, controller: LambdaAsyncController) -> None:
         self.controller = controller
         self._callables: dict[str, tuple[Callable[..., Any], str]] = {}
-        self._environments: dict[tuple[str, str, str], _Environment] = {}
-        self._tmp = Path(tempfile.mkdtemp(prefix="mock-lambda-async-"))
-        self._routes: dict[int, io.StringIO] = {}
-        self._request_ids: dict[int, str] = {}
-        self._env_lock = threading.RLock()
-        self._stdout: _ThreadOutput | None = None
-        self._stderr: _ThreadOutput | None = None
-        self._log_handler: _LambdaLogHandler | None = None
+        self._pool: dict[tuple[str, str, str], list[_Environment]] = {}
+        self._codes: dict[tuple[str, str, str], _Code] = {}
+        self._tmp: Path | None = None
+        self._capture = _Capture(controller.clock.now_ms)
+        self._lock = threading.RLock()
 
     # -- registration ---------------------------------------------------------------------------
     def register_callable(
@@ -208,7 +595,39 @@ class Runtime:
         """Run ``handler`` for the function while its code is still the placeholder we gave it."""
         self._callables[unqualified_arn] = (handler, code_sha256)
 
+    def _registered(self, fn: ResolvedFunction, config: _Config) -> Callable[..., Any] | None:
+        registered = self._callables.get(fn.unqualified_arn)
+        if registered is not None and registered[1] == config.code_sha:
+            return registered[0]
+        return None
+
     # -- running --------------------------------------------------------------------------------
+    def check_invocable(self, fn: ResolvedFunction) -> None:
+        """Raise the service error an Invoke of ``fn`` gets when its code cannot run here at all.
+
+        Only Python handlers run in-process. Other runtimes and container images get
+        ``InvalidRuntimeException`` (HTTP 502, the modelled Invoke error for a runtime Lambda
+        cannot run), with a message saying so; a package that cannot be unzipped gets
+        ``InvalidZipFileException`` (502, "Lambda could not unzip the deployment package." [BC]).
+        """
+        moto_fn = fn.moto()
+        config = _Config.of(moto_fn)
+        if self._registered(fn, config) is not None:
+            return
+        if config.package_type == "Image" or not config.runtime.startswith("python"):
+            kind = (
+                "is a container image function"
+                if config.package_type == "Image"
+                else f"uses runtime {config.runtime!r}"
+            )
+            raise AwsError(
+                "InvalidRuntimeException",
+                f"mock_lambda_async runs Python handlers in-process only; function {fn.name} "
+                f"{kind}. Register a Python callable with add_function() to stand in for it.",
+                502,
+            )
+        self._code(fn, moto_fn, config)
+
     def run(
         self,
         fn: ResolvedFunction,
@@ -217,403 +636,833 @@ class Runtime:
         request_id: str | None = None,
         client_context: dict[str, Any] | None = None,
     ) -> InvocationResult:
-        """Invoke ``fn`` with ``payload`` (JSON bytes) once; never raises for handler faults."""
+        """Invoke ``fn`` with ``payload`` (JSON bytes) once.
+
+        Handler faults of every kind become the result Lambda gives; only a function that cannot
+        run here at all raises the service error :meth:`check_invocable` describes.
+        """
         request_id = request_id or str(uuid.uuid4())
+        self.check_invocable(fn)
         moto_fn = fn.moto()
-        runtime_name = str(moto_fn.run_time or "")
-        if getattr(moto_fn, "package_type", "Zip") == "Image" or not runtime_name.startswith(
-            "python"
-        ):
-            kind = "image" if moto_fn.package_type == "Image" else f"runtime {runtime_name!r}"
-            raise AwsError(
-                "InvalidRuntimeException",
-                f"mock_lambda_async runs Python handlers in-process only; function {fn.name} "
-                f"uses {kind}. Register a Python callable with add_function() to stand in for it.",
-                502,
-            )
-        environment = self._environment(fn, moto_fn)
-        timeout_s = float(moto_fn.timeout or 3)
-        memory = int(moto_fn.memory_size or 128)
+        config = _Config.of(moto_fn)
+        environment = self._acquire(fn, moto_fn, config)
         log_group = f"/aws/lambda/{fn.name}"
         context = LambdaContext(
-            request_id, fn, memory, timeout_s, log_group, environment.log_stream, client_context
+            request_id,
+            fn,
+            config.memory_mb,
+            config.timeout_s,
+            log_group,
+            environment.log_stream,
+            client_context,
         )
-        started = time.perf_counter()
+        cold = not environment.initialised
+        init_log = _LogBuffer()
+        invoke_log = _LogBuffer()
+        init = _Outcome(done=True)
         outcome = _Outcome()
-        if environment.load_error is not None:
-            error_type, message = environment.load_error
-            result = self._error_result(request_id, fn, error_type, message, None, started)
-        else:
-            assert environment.handler is not None
-            outcome = self._execute(environment, moto_fn, fn, payload, context, timeout_s)
-            result = self._result_from(outcome, request_id, fn, timeout_s, started)
-            if not outcome.done or isinstance(outcome.error, SystemExit):
-                self._discard(environment)
-        environment.invocations += 1
-        result.log = self._log_text(request_id, fn, outcome.output.getvalue(), result, memory)
+        discard = False
+        try:
+            with self._scope(environment, fn, config, context):
+                if cold:
+                    init = self._phase(
+                        environment,
+                        init_log,
+                        "",
+                        INIT_TIMEOUT_S,
+                        self._init_job(environment, config),
+                    )
+                    environment.initialised = init.done and init.init_error is None
+                if environment.initialised:
+                    context._start_clock()
+                    outcome = self._phase(
+                        environment,
+                        invoke_log,
+                        request_id,
+                        config.timeout_s,
+                        self._invoke_job(environment, config, payload, context),
+                    )
+            result = self._result(fn, config, request_id, init, outcome, invoke_log)
+            discard = (
+                not environment.initialised or not outcome.done or outcome.exit_status is not None
+            )
+        finally:
+            self._release(environment, discard=discard)
+        result.cold_start = cold
+        result.init_duration_ms = (
+            init.duration_ms if cold and environment.code is not None and init.done else None
+        )
+        result.log_stream_name = environment.log_stream
+        init_events = init_log.drain() if cold else []
+        if init.init_error is not None:
+            init_events.append(
+                _error_block(
+                    init.init_error.error_type, init.init_error.message, init.init_error.trace
+                )
+            )
+        events = self._invocation_events(fn, config, result, invoke_log.drain())
+        result.log = _join(events)
+        self._write_logs(fn, log_group, environment.log_stream, init_events + events)
         return result
 
-    def _execute(
+    def _phase(
         self,
         environment: _Environment,
-        moto_fn: Any,
-        fn: ResolvedFunction,
-        payload: bytes,
-        context: LambdaContext,
+        log: _LogBuffer,
+        request_id: str,
         timeout_s: float,
+        job: Callable[[_Outcome], None],
     ) -> _Outcome:
+        """Run one phase (Init or Invoke) on the environment's worker, within ``timeout_s``."""
         outcome = _Outcome()
-        try:
-            event = json.loads(payload) if payload else {}
-        except ValueError:
-            event = payload.decode("utf-8", "replace")
-        handler = environment.handler
-        assert handler is not None
-
-        def target() -> None:
-            ident = threading.get_ident()
-            self._routes[ident] = outcome.output
-            self._request_ids[ident] = context.aws_request_id
-            try:
-                outcome.value = handler(event, context)
-            except _SandboxTerminated:
-                return
-            except BaseException as error:
-                outcome.error = error
-                outcome.tb = error.__traceback__
-            finally:
-                self._routes.pop(ident, None)
-                self._request_ids.pop(ident, None)
-            outcome.done = True
-
-        with self._invocation_scope(environment, moto_fn, fn, context):
-            thread = threading.Thread(target=target, name=f"lambda-{fn.name}", daemon=True)
-            thread.start()
-            thread.join(timeout_s)
-            if thread.is_alive():
-                _stop_thread(thread)
+        ident = environment.worker.ident
+        self._capture.routes[ident] = log
+        self._capture.request_ids[ident] = request_id
+        finished = environment.worker.run(lambda: job(outcome), timeout_s)
+        if finished:
+            self._capture.routes.pop(ident, None)
+            self._capture.request_ids.pop(ident, None)
+        else:
+            # Abandoned: whatever it still prints goes nowhere (a frozen sandbox logs nothing).
+            self._capture.routes[ident] = _LogBuffer()
+            environment.worker.kill()
+            outcome.done = False
+            outcome.duration_ms = timeout_s * 1000
         return outcome
 
-    @contextlib.contextmanager
-    def _invocation_scope(
-        self, environment: _Environment, moto_fn: Any, fn: ResolvedFunction, context: LambdaContext
-    ) -> Iterator[None]:
-        """Environment variables, modules and output capture for the duration of one invocation."""
-        variables = {
-            **{str(k): str(v) for k, v in (moto_fn.environment_vars or {}).items()},
-            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": context.memory_limit_in_mb,
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(moto_fn.timeout or 3)),
-            "AWS_LAMBDA_LOG_GROUP_NAME": context.log_group_name,
-            "AWS_LAMBDA_LOG_STREAM_NAME": context.log_stream_name,
-            "AWS_REGION": fn.region,
-            "AWS_DEFAULT_REGION": fn.region,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{moto_fn.run_time}",
-            "_HANDLER": str(moto_fn.handler or ""),
-            "LAMBDA_TASK_ROOT": _TASK_ROOT,
-        }
-        saved_env = {key: os.environ.get(key) for key in variables}
-        saved_modules = {name: sys.modules.get(name) for name in environment.modules}
-        self._install_output_capture()
-        self.controller.invocation_started()
-        with self._env_lock:
-            os.environ.update(variables)
-            sys.modules.update(environment.modules)
-            if environment.code_dir is not None:
-                sys.path.insert(0, str(environment.code_dir))
-        try:
-            yield
-        finally:
-            with self._env_lock:
-                if environment.code_dir is not None:
-                    with contextlib.suppress(ValueError):
-                        sys.path.remove(str(environment.code_dir))
-                for name, module in saved_modules.items():
-                    if module is None:
-                        sys.modules.pop(name, None)
-                    else:
-                        sys.modules[name] = module
-                for key, value in saved_env.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
-            self.controller.invocation_finished()
+    def _init_job(self, environment: _Environment, config: _Config) -> Callable[[_Outcome], None]:
+        def job(outcome: _Outcome) -> None:
+            started = time.perf_counter()
+            try:
+                if environment.handler is None:
+                    environment.handler = self._import_handler(environment, config)
+            except _SandboxTerminated:
+                raise
+            except _InitError as error:
+                outcome.init_error = error
+            except SystemExit as error:
+                outcome.exit_status = _exit_status(error, sys.stderr)
+            except _ProcessExit as error:
+                outcome.exit_status = error.status
+            except Exception as error:
+                # Any other exception at import: reported with its own type (build_fault_result).
+                outcome.init_error = _InitError(
+                    type(error).__name__,
+                    str(error),
+                    _stack_trace(error.__traceback__, environment.code, config),
+                )
+            except BaseException:
+                outcome.exit_status = _crash(environment.code, config)
+            outcome.duration_ms = (time.perf_counter() - started) * 1000
+            outcome.done = True
 
-    def _install_output_capture(self) -> None:
-        if self._stdout is None:
-            self._stdout = _ThreadOutput(sys.stdout, self._routes)
-            self._stderr = _ThreadOutput(sys.stderr, self._routes)
-            sys.stdout = self._stdout
-            sys.stderr = self._stderr
-            self._log_handler = _LambdaLogHandler(self._routes, self._request_ids)
-            logging.getLogger().addHandler(self._log_handler)
+        return job
 
-    # -- results --------------------------------------------------------------------------------
-    def _result_from(
+    def _invoke_job(
         self,
-        outcome: _Outcome,
-        request_id: str,
-        fn: ResolvedFunction,
-        timeout_s: float,
-        started: float,
-    ) -> InvocationResult:
-        if not outcome.done:
-            return self._error_result(
-                request_id,
-                fn,
-                "Sandbox.Timedout",
-                f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds",
-                None,
-                started,
-                simple=True,
-            )
-        error = outcome.error
-        if isinstance(error, SystemExit):
-            return self._error_result(
-                request_id,
-                fn,
-                "Runtime.ExitError",
-                f"RequestId: {request_id} Error: Runtime exited without providing a reason",
-                None,
-                started,
-                simple=True,
-            )
-        if error is not None:
-            frames = traceback.extract_tb(outcome.tb)[1:]
-            return self._error_result(
-                request_id, fn, type(error).__name__, str(error), frames, started
-            )
+        environment: _Environment,
+        config: _Config,
+        payload: bytes,
+        context: LambdaContext,
+    ) -> Callable[[_Outcome], None]:
+        handler = environment.handler
+
+        def job(outcome: _Outcome) -> None:
+            assert handler is not None
+            started = time.perf_counter()
+            try:
+                event = _unmarshal(payload)
+                value = handler(event, context)
+                outcome.body = _marshal(value, config)
+            except _SandboxTerminated:
+                raise
+            except _Fault as fault:
+                outcome.fault = fault
+            except SystemExit as error:
+                outcome.exit_status = _exit_status(error, sys.stderr)
+            except _ProcessExit as error:
+                outcome.exit_status = error.status
+            except Exception as error:
+                outcome.error = error
+                outcome.trace = _stack_trace(error.__traceback__, environment.code, config)
+            except BaseException:
+                # Not caught by the runtime (it catches Exception): the process dies, exit status 1.
+                outcome.exit_status = _crash(environment.code, config)
+            outcome.duration_ms = (time.perf_counter() - started) * 1000
+            outcome.done = True
+
+        return job
+
+    def _import_handler(self, environment: _Environment, config: _Config) -> Callable[..., Any]:
+        """``awslambdaric.bootstrap._get_handler``: the same checks, in the same order, same words."""
+        spec = config.handler
         try:
-            body = json.dumps(outcome.value).encode()
-        except (TypeError, ValueError) as marshal_error:
-            return self._error_result(
-                request_id,
-                fn,
-                "Runtime.MarshalError",
-                f"Unable to marshal response: {marshal_error}",
-                None,
-                started,
+            module_name, function_name = spec.rsplit(".", 1)
+        except ValueError as error:
+            raise _InitError(
+                "Runtime.MalformedHandlerName", f"Bad handler '{spec}': {error}"
+            ) from None
+        if module_name.split(".")[0] in sys.builtin_module_names:
+            raise _InitError(
+                "Runtime.BuiltInModuleConflict",
+                f"Cannot use built-in module {module_name} as a handler module",
             )
-        if len(body) > MAX_RESPONSE_BYTES:
-            return self._error_result(
-                request_id,
-                fn,
-                "Function.ResponseSizeTooLarge",
-                "Response payload size exceeded maximum allowed payload size "
-                f"({MAX_RESPONSE_BYTES} bytes).",
-                None,
-                started,
-                simple=True,
-            )
-        return InvocationResult(request_id, body, None, fn.version, _elapsed_ms(started))
-
-    def _error_result(
-        self,
-        request_id: str,
-        fn: ResolvedFunction,
-        error_type: str,
-        message: str,
-        frames: list[traceback.FrameSummary] | None,
-        started: float,
-        *,
-        simple: bool = False,
-    ) -> InvocationResult:
-        data: dict[str, Any]
-        if simple:
-            data = {"errorType": error_type, "errorMessage": message}
-        else:
-            data = {
-                "errorMessage": message,
-                "errorType": error_type,
-                "requestId": request_id,
-                "stackTrace": traceback.format_list(frames) if frames else [],
-            }
-        return InvocationResult(
-            request_id,
-            json.dumps(data).encode(),
-            "Unhandled",
-            fn.version,
-            _elapsed_ms(started),
-            error_type=error_type,
-            error_message=message,
-        )
-
-    def _log_text(
-        self,
-        request_id: str,
-        fn: ResolvedFunction,
-        output: str,
-        result: InvocationResult,
-        memory: int,
-    ) -> str:
-        duration = result.duration_ms
-        billed = max(1, int(duration + 0.999))
-        lines = [f"START RequestId: {request_id} Version: {fn.version}\n", output]
-        if output and not output.endswith("\n"):
-            lines.append("\n")
-        if result.error_type is not None and result.error_type.startswith(
-            ("Sandbox", "Runtime.Exit")
-        ):
-            lines.append(
-                f"{time.strftime('%Y-%m-%dT%H:%M:%S')}Z {request_id} {result.error_message}\n"
-            )
-        elif result.function_error:
-            lines.append(f"[ERROR] {result.error_type}: {result.error_message}\n")
-        lines.append(f"END RequestId: {request_id}\n")
-        lines.append(
-            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
-            f"Billed Duration: {billed} ms\tMemory Size: {memory} MB\tMax Memory Used: {min(memory, 40)} MB\t\n"
-        )
-        return "".join(lines)
-
-    # -- environments -----------------------------------------------------------------------------
-    def _environment(self, fn: ResolvedFunction, moto_fn: Any) -> _Environment:
-        key = (fn.unqualified_arn, fn.version, str(moto_fn.code_sha_256))
-        environment = self._environments.get(key)
-        if environment is None:
-            environment = self._load(key, fn, moto_fn)
-            self._environments[key] = environment
-        return environment
-
-    def _discard(self, environment: _Environment) -> None:
-        self._environments.pop(environment.key, None)
-
-    def _log_stream_name(self, fn: ResolvedFunction) -> str:
-        day = self.controller.now().strftime("%Y/%m/%d")
-        return f"{day}/[{fn.version}]{uuid.uuid4().hex}"
-
-    def _load(self, key: tuple[str, str, str], fn: ResolvedFunction, moto_fn: Any) -> _Environment:
-        stream = self._log_stream_name(fn)
-        registered = self._callables.get(fn.unqualified_arn)
-        if registered is not None and registered[1] == moto_fn.code_sha_256:
-            return _Environment(key, registered[0], None, {}, stream)
-        handler_spec = str(moto_fn.handler or "")
-        module_name, _, function_name = handler_spec.rpartition(".")
-        code_dir = self._tmp / f"{fn.name}-{fn.version.strip('$')}-{uuid.uuid4().hex[:8]}"
-        try:
-            _extract_zip(bytes(moto_fn.code_bytes or b""), code_dir)
-        except zipfile.BadZipFile:
-            return _Environment(
-                key,
-                None,
-                None,
-                {},
-                stream,
-                load_error=(
-                    "Runtime.ImportModuleError",
-                    f"Unable to import module '{module_name}': code is not a zip file",
-                ),
-            )
-        if not module_name or not function_name:
-            return _Environment(
-                key,
-                None,
-                code_dir,
-                {},
-                stream,
-                load_error=(
-                    "Runtime.MalformedHandlerName",
-                    f"Bad handler '{handler_spec}': not enough values to unpack (expected 2, got 1)",
-                ),
-            )
-        before = set(sys.modules)
-        sys.path.insert(0, str(code_dir))
         importlib.invalidate_caches()
         try:
             module = importlib.import_module(module_name.replace("/", "."))
-        except Exception as error:
-            return _Environment(
-                key,
-                None,
-                code_dir,
-                {},
-                stream,
-                load_error=(
-                    "Runtime.ImportModuleError",
-                    f"Unable to import module '{module_name}': {error}",
-                ),
-            )
+        except ImportError as error:
+            raise _InitError(
+                "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
+            ) from None
+        except SyntaxError as error:
+            filename = _lambda_path(error.filename or "", environment.code, config)
+            trace = [f'  File "{filename}" Line {error.lineno}\n    {error.text}']
+            raise _InitError(
+                "Runtime.UserCodeSyntaxError",
+                f"Syntax error in module '{module_name}': {error}",
+                trace,
+            ) from None
+        try:
+            handler = getattr(module, function_name)
+        except AttributeError:
+            raise _InitError(
+                "Runtime.HandlerNotFound",
+                f"Handler '{function_name}' missing on module '{module_name}'",
+            ) from None
+        environment.handler_module = module.__name__
+        return handler  # type: ignore[no-any-return]
+
+    # -- per-invocation process state ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def _scope(
+        self,
+        environment: _Environment,
+        fn: ResolvedFunction,
+        config: _Config,
+        context: LambdaContext,
+    ) -> Iterator[None]:
+        """Environment variables, modules, path, logging and output of one invocation, then undone."""
+        code = environment.code
+        variables = {
+            **config.variables,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": context.memory_limit_in_mb,
+            "AWS_LAMBDA_LOG_GROUP_NAME": context.log_group_name,
+            "AWS_LAMBDA_LOG_STREAM_NAME": context.log_stream_name,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+            "_HANDLER": config.handler,
+            # The real folder, so code that builds paths from it finds its files.
+            "LAMBDA_TASK_ROOT": str(code.directory) if code is not None else TASK_ROOT,
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        }
+        with self._lock:
+            saved_environ = dict(os.environ)
+            os.environ.update(variables)
+            _apply_environ(environment.env_changes)
+            applied = dict(os.environ)
+            root = logging.getLogger()
+            saved_level = root.level
+            saved_handlers = list(root.handlers)
+            if environment.root_level is not None:
+                root.setLevel(environment.root_level)
+            added = [h for h in environment.root_handlers if h not in root.handlers]
+            if self._capture.handler not in root.handlers:
+                # First, so ``logging.getLogger().handlers[0]`` is the runtime's, as on Lambda.
+                added.insert(0, self._capture.handler)
+            root.handlers[:0] = added
+            hidden: dict[str, ModuleType] = {}
+            saved_cwd = os.getcwd()
+            if code is not None:
+                hidden = self._hide_modules(code)
+                sys.modules.update(environment.modules)
+                sys.path.insert(0, str(code.directory))
+                os.chdir(code.directory)
+            self._capture.enter()
+            self.controller.invocation_started()
+        try:
+            yield
         finally:
-            with contextlib.suppress(ValueError):
-                sys.path.remove(str(code_dir))
-            modules = {
-                name: sys.modules[name]
-                for name in set(sys.modules) - before
-                if _is_under(getattr(sys.modules[name], "__file__", None), code_dir)
-            }
-            for name in modules:
-                sys.modules.pop(name, None)
-        handler = getattr(module, function_name, None)
-        if not callable(handler):
-            return _Environment(
-                key,
-                None,
-                code_dir,
-                modules,
-                stream,
-                load_error=(
-                    "Runtime.HandlerNotFound",
-                    f"Handler '{function_name}' missing on module '{module_name}'",
-                ),
+            with self._lock:
+                self.controller.invocation_finished()
+                self._capture.leave()
+                if code is not None:
+                    with contextlib.suppress(OSError):
+                        os.chdir(saved_cwd)
+                    with contextlib.suppress(ValueError):
+                        sys.path.remove(str(code.directory))
+                    self._collect_modules(environment, code)
+                    sys.modules.update(hidden)
+                environment.root_level = root.level if root.level != saved_level else None
+                environment.root_handlers = [
+                    h
+                    for h in root.handlers
+                    if h not in saved_handlers and h is not self._capture.handler
+                ]
+                root.setLevel(saved_level)
+                root.handlers[:] = saved_handlers
+                environment.env_changes.update(_environ_changes(applied, dict(os.environ)))
+                _restore_environ(saved_environ)
+        if environment.alias is None and environment.handler_module in environment.modules:
+            environment.alias = self._register_alias(fn, config, environment)
+
+    def _hide_modules(self, code: _Code) -> dict[str, ModuleType]:
+        """Take out of ``sys.modules`` what the package's own modules must not collide with."""
+        hidden = {}
+        for name, module in list(sys.modules.items()):
+            if name.startswith(HANDLER_MODULE_PREFIX):
+                continue
+            top = name.partition(".")[0]
+            if (top in code.top_names and top not in _PROTECTED_MODULES) or (
+                self._tmp is not None and _is_under(_module_location(module), self._tmp)
+            ):
+                hidden[name] = module
+                del sys.modules[name]
+        return hidden
+
+    def _collect_modules(self, environment: _Environment, code: _Code) -> None:
+        """Move the package's modules (imported now or before) from ``sys.modules`` to the environment."""
+        for name, module in list(sys.modules.items()):
+            if name.startswith(HANDLER_MODULE_PREFIX):
+                continue
+            top = name.partition(".")[0]
+            if (top in code.top_names and top not in _PROTECTED_MODULES) or _is_under(
+                _module_location(module), code.directory
+            ):
+                environment.modules[name] = module
+                del sys.modules[name]
+
+    def _register_alias(
+        self, fn: ResolvedFunction, config: _Config, environment: _Environment
+    ) -> str:
+        base = HANDLER_MODULE_PREFIX + "__".join(
+            re.sub(r"\W", "_", part) for part in (fn.name, fn.version, config.code_sha[:12])
+        )
+        alias, n = base, 1
+        while alias in sys.modules:
+            n += 1
+            alias = f"{base}__{n}"
+        assert environment.handler_module is not None
+        sys.modules[alias] = environment.modules[environment.handler_module]
+        return alias
+
+    # -- environments -----------------------------------------------------------------------------
+    def _acquire(self, fn: ResolvedFunction, moto_fn: Any, config: _Config) -> _Environment:
+        key = (fn.unqualified_arn, fn.version, config.code_sha)
+        with self._lock:
+            for other_key, environments in list(self._pool.items()):
+                # New code for this version: its old environments are retired.
+                if other_key[:2] == key[:2] and other_key != key:
+                    for environment in [e for e in environments if not e.busy]:
+                        self._retire(environment)
+            for environment in self._pool.get(key, []):
+                if not environment.busy:
+                    environment.busy = True
+                    return environment
+            registered = self._registered(fn, config)
+            code = None if registered is not None else self._code(fn, moto_fn, config)
+            day = self.controller.now().strftime("%Y/%m/%d")
+            environment = _Environment(
+                key=key,
+                worker=_Worker(f"lambda-{fn.name}", self._worker_exited),
+                log_stream=f"{day}/[{fn.version}]{uuid.uuid4().hex}",
+                code=code,
+                handler=registered,
+                busy=True,
             )
-        return _Environment(key, handler, code_dir, modules, stream)
+            self._pool.setdefault(key, []).append(environment)
+            return environment
 
+    def _release(self, environment: _Environment, *, discard: bool) -> None:
+        with self._lock:
+            environment.busy = False
+            if discard:
+                self._retire(environment)
+
+    def _retire(self, environment: _Environment) -> None:
+        environments = self._pool.get(environment.key, [])
+        if environment in environments:
+            environments.remove(environment)
+        if not environments:
+            self._pool.pop(environment.key, None)
+        environment.worker.stop()
+        if environment.alias is not None:
+            sys.modules.pop(environment.alias, None)
+        environment.modules.clear()
+
+    def _worker_exited(self, ident: int) -> None:
+        self._capture.routes.pop(ident, None)
+        self._capture.request_ids.pop(ident, None)
+
+    def _code(self, fn: ResolvedFunction, moto_fn: Any, config: _Config) -> _Code:
+        key = (fn.unqualified_arn, fn.version, config.code_sha)
+        with self._lock:
+            code = self._codes.get(key)
+            if code is None:
+                if self._tmp is None:
+                    self._tmp = Path(tempfile.mkdtemp(prefix="mock-lambda-async-"))
+                safe_name = re.sub(r"[^\w.-]", "_", fn.name)
+                target = self._tmp / f"{safe_name}-{uuid.uuid4().hex[:8]}"
+                data = bytes(moto_fn.code_bytes or b"")
+                if zip_problem(data) is not None:
+                    raise AwsError(
+                        "InvalidZipFileException",
+                        "Lambda could not unzip the deployment package.",
+                        502,
+                    )
+                code = _extract(data, target)
+                self._codes[key] = code
+            return code
+
+    # -- results and logs ---------------------------------------------------------------------------
+    def _result(
+        self,
+        fn: ResolvedFunction,
+        config: _Config,
+        request_id: str,
+        init: _Outcome,
+        outcome: _Outcome,
+        invoke_log: _LogBuffer,
+    ) -> InvocationResult:
+        version = fn.version
+
+        def failure(
+            error_type: str, message: str, body: bytes, duration: float
+        ) -> InvocationResult:
+            return InvocationResult(
+                request_id,
+                body,
+                "Unhandled",
+                version,
+                duration,
+                error_type=error_type,
+                error_message=message,
+            )
+
+        timeout_message = (
+            f"RequestId: {request_id} Error: Task timed out after {config.timeout_s:.2f} seconds"
+        )
+        if not init.done or (
+            init.init_error is None and init.exit_status is None and not outcome.done
+        ):
+            body = _compact({"errorType": "Sandbox.Timedout", "errorMessage": timeout_message})
+            return failure("Sandbox.Timedout", timeout_message, body, config.timeout_s * 1000)
+        status = init.exit_status if init.exit_status is not None else outcome.exit_status
+        if status is not None:
+            reason = (
+                "Runtime exited without providing a reason"
+                if status == 0
+                else f"Runtime exited with error: exit status {status}"
+            )
+            message = f"RequestId: {request_id} Error: {reason}"
+            body = _compact({"errorType": "Runtime.ExitError", "errorMessage": message})
+            return failure("Runtime.ExitError", message, body, outcome.duration_ms)
+        if init.init_error is not None:
+            error = init.init_error
+            body = _runtime_error(error.message, error.error_type, request_id, error.trace, config)
+            return failure(error.error_type, error.message, body, 0.0)
+        if outcome.fault is not None:
+            fault = outcome.fault
+            invoke_log.event(_error_block(fault.error_type, fault.message, []))
+            body = _runtime_error(fault.message, fault.error_type, request_id, [], config)
+            return failure(fault.error_type, fault.message, body, outcome.duration_ms)
+        if outcome.error is not None:
+            error_type, message = type(outcome.error).__name__, str(outcome.error)
+            invoke_log.event(_error_block(error_type, message, outcome.trace))
+            body = _runtime_error(message, error_type, request_id, outcome.trace, config)
+            return failure(error_type, message, body, outcome.duration_ms)
+        assert outcome.body is not None
+        if len(outcome.body) > MAX_RESPONSE_BYTES:
+            message = (
+                "Response payload size exceeded maximum allowed payload size "
+                f"({MAX_RESPONSE_BYTES} bytes)."
+            )
+            body = _compact({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"})
+            return failure("Function.ResponseSizeTooLarge", message, body, outcome.duration_ms)
+        return InvocationResult(request_id, outcome.body, None, version, outcome.duration_ms)
+
+    def _invocation_events(
+        self, fn: ResolvedFunction, config: _Config, result: InvocationResult, output: list[str]
+    ) -> list[str]:
+        """``START``, the handler's output, platform error lines, ``END``, ``REPORT``."""
+        request_id = result.request_id
+        events = [f"START RequestId: {request_id} Version: {fn.version}\n", *output]
+        status = ""
+        if result.error_type == "Sandbox.Timedout":
+            stamp = iso_ms(self.controller.clock.now_ms())
+            events.append(
+                f"{stamp} {request_id} Task timed out after {config.timeout_s:.2f} seconds\n"
+            )
+            status = "Status: timeout"
+        elif result.error_type == "Runtime.ExitError":
+            events.append(f"{result.error_message}\nRuntime.ExitError\n")
+            status = "Status: error\tError Type: Runtime.ExitError"
+        events.append(f"END RequestId: {request_id}\n")
+        events.append(
+            _report_line(
+                request_id, result.duration_ms, config.memory_mb, result.init_duration_ms, status
+            )
+        )
+        return events
+
+    def _write_logs(
+        self, fn: ResolvedFunction, group_name: str, stream_name: str, events: list[str]
+    ) -> None:
+        """Put ``events`` into moto CloudWatch Logs at the current virtual time.
+
+        Written straight to the log group (not through ``PutLogEvents``), because the virtual clock
+        may be far from the real one and ``PutLogEvents`` rejects events outside
+        [now - 14 days, now + 2 hours]; Lambda's own writes are not subject to that window.
+        """
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[fn.account_id][fn.region]
+        backend.ensure_log_group(group_name)
+        group = backend.groups[group_name]
+        if stream_name not in group.streams:
+            group.create_log_stream(stream_name)
+        now = self.controller.clock.now_ms()
+        group.put_log_events(stream_name, [{"timestamp": now, "message": m} for m in events])
+
+    # -- cleanup ----------------------------------------------------------------------------------
     def close(self) -> None:
-        """Undo everything: output capture, log handler, loaded modules, extracted code."""
-        if self._stdout is not None:
-            if sys.stdout is self._stdout:
-                sys.stdout = self._stdout.original
-            if sys.stderr is self._stderr and self._stderr is not None:
-                sys.stderr = self._stderr.original
-            self._stdout = self._stderr = None
-        if self._log_handler is not None:
-            logging.getLogger().removeHandler(self._log_handler)
-            self._log_handler = None
-        self._environments.clear()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        """Undo everything: workers, module aliases, leftover modules, caches, extracted code."""
+        self._capture.close()
+        with self._lock:
+            for environments in list(self._pool.values()):
+                for environment in list(environments):
+                    if environment.busy:
+                        environment.worker.kill()
+                    self._retire(environment)
+            self._pool.clear()
+            self._codes.clear()
+            if self._tmp is None:
+                return
+            tmp = self._tmp
+            for name, module in list(sys.modules.items()):
+                if name.startswith(HANDLER_MODULE_PREFIX) or _is_under(
+                    _module_location(module), tmp
+                ):
+                    del sys.modules[name]
+            for path in list(sys.path_importer_cache):
+                if _is_under(path, tmp):
+                    del sys.path_importer_cache[path]
+            for path in list(linecache.cache):
+                if _is_under(path, tmp):
+                    del linecache.cache[path]
+            shutil.rmtree(tmp, ignore_errors=True)
+            self._tmp = None
 
 
-def _elapsed_ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
+# -- helpers ----------------------------------------------------------------------------------------
+def _apply_environ(changes: dict[str, str | None]) -> None:
+    for key, value in changes.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def _environ_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, str | None]:
+    changes: dict[str, str | None] = {k: v for k, v in after.items() if before.get(k) != v}
+    changes.update({k: None for k in before if k not in after})
+    return changes
+
+
+def _restore_environ(saved: dict[str, str]) -> None:
+    for key in [k for k in os.environ if k not in saved]:
+        del os.environ[key]
+    for key, value in saved.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+
+
+def _module_location(module: Any) -> str | None:
+    location = getattr(module, "__file__", None)
+    if location:
+        return str(location)
+    paths = getattr(module, "__path__", None)  # namespace packages have no __file__
+    if paths:
+        with contextlib.suppress(TypeError, StopIteration):
+            return str(next(iter(paths)))
+    return None
 
 
 def _is_under(path: str | None, folder: Path) -> bool:
-    if not path:
+    if not path or not os.path.isabs(path):
         return False
+    return os.path.normcase(os.path.abspath(path)).startswith(
+        os.path.normcase(str(folder)) + os.sep
+    )
+
+
+def _lambda_path(path: str, code: _Code | None, config: _Config) -> str:
+    """Where ``path`` lives on Lambda: the package under ``/var/task``, the stdlib under ``/var/lang``."""
+    if code is not None and _is_under(path, code.directory):
+        relative = os.path.relpath(path, code.directory).replace(os.sep, "/")
+        return f"{TASK_ROOT}/{relative}"
+    if _is_under(path, Path(_STDLIB)) and "site-packages" not in path:
+        relative = os.path.relpath(path, _STDLIB).replace(os.sep, "/")
+        return f"/var/lang/lib/python{config.python_version}/{relative}"
+    return path
+
+
+def _stack_trace(tb: TracebackType | None, code: _Code | None, config: _Config) -> list[str]:
+    """``traceback.format_list`` of the frames below the runtime, with Lambda's file paths.
+
+    The runtime drops its own leading frames (``bootstrap.py``); so do we (``runtime.py``). At init,
+    the import machinery frames stay, as they do in Lambda's reports.
+    """
+    frames = traceback.extract_tb(tb)
+    while frames and os.path.normcase(os.path.abspath(frames[0].filename)) == _THIS_FILE:
+        frames.pop(0)
+    entries = [(_lambda_path(f.filename, code, config), f.lineno, f.name, f.line) for f in frames]
+    return traceback.format_list(entries)  # type: ignore[arg-type]
+
+
+def _error_block(error_type: str, message: str, trace: list[str]) -> str:
+    """The ``[ERROR]`` log event the runtime writes for a failed phase (``log_error``, text format)."""
+    lines = [f"[ERROR] {error_type}: {message}" if message else f"[ERROR] {error_type}"]
+    lines.append("Traceback (most recent call last):")
+    for entry in trace:
+        for line in entry.splitlines():
+            stripped = line.lstrip(" ")
+            # Indentation becomes no-break spaces (U+00A0), as the runtime writes it.
+            lines.append("\u00a0" * (len(line) - len(stripped)) + stripped)
+    return "\n".join(lines)
+
+
+def _exit_status(error: SystemExit, stderr: Any) -> int:
+    """The process exit status ``SystemExit`` produces (a non-int code is printed, status 1)."""
+    code = error.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    stderr.write(f"{code}\n")
+    return 1
+
+
+def _crash(code: _Code | None, config: _Config) -> int:
+    """An exception the runtime does not catch: Python prints the traceback and exits with 1."""
+    kind, value, tb = sys.exc_info()
+    lines = ["Traceback (most recent call last):\n"]
+    lines += _stack_trace(tb, code, config)
+    lines += traceback.format_exception_only(kind, value)
+    sys.stderr.write("".join(lines))
+    return 1
+
+
+def _join(events: list[str]) -> str:
+    return "".join(e if e.endswith("\n") else e + "\n" for e in events)
+
+
+def _report_line(
+    request_id: str, duration_ms: float, memory_mb: int, init_ms: float | None, status: str
+) -> str:
+    """The ``REPORT`` line. Since Aug 2025 the Init phase is billed too (billed = init + duration)."""
+    billed = max(1, math.ceil(duration_ms + (init_ms or 0.0)))
+    parts = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {duration_ms:.2f} ms",
+        f"Billed Duration: {billed} ms",
+        f"Memory Size: {memory_mb} MB",
+        f"Max Memory Used: {min(memory_mb, REPORTED_MEMORY_USED_MB)} MB",
+    ]
+    if init_ms is not None:
+        parts.append(f"Init Duration: {init_ms:.2f} ms")
+    line = "\t".join(parts)
+    return f"{line}\t{status}\n" if status else f"{line}\t\n"
+
+
+def _compact(data: dict[str, Any]) -> bytes:
+    """Errors the Lambda platform (not the Python runtime) writes: compact JSON, as recorded."""
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _runtime_error(
+    message: str, error_type: str, request_id: str, trace: list[str], config: _Config
+) -> bytes:
+    """``awslambdaric.bootstrap.make_error``, serialised as the runtime's ``to_json`` does.
+
+    Init errors carry the request id as well: real responses to invokes whose init failed show it
+    (``"requestId": "4ff2a5d6-…"`` with ``Runtime.ImportModuleError``), although the runtime's own
+    init report leaves it empty.
+    """
+    return _marshal(
+        {
+            "errorMessage": message or "",
+            "errorType": error_type or "",
+            "requestId": request_id,
+            "stackTrace": trace,
+        },
+        config,
+    )
+
+
+class _Encoder(json.JSONEncoder):
+    """The runtime's encoder (simplejson, ``use_decimal=False``) as far as the stdlib can follow.
+
+    ``Decimal`` is written as a number (the runtime writes ``str(d)`` raw; here integral values
+    become ints and others floats, exact for any value a float holds), ``Decimal('NaN')`` as
+    ``NaN``; named tuples become objects (simplejson's ``namedtuple_as_object``).
+    """
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, decimal.Decimal):
+            if o.is_nan():
+                return math.nan
+            return int(o) if o == o.to_integral_value() and o.is_finite() else float(o)
+        return super().default(o)
+
+    def iterencode(self, o: Any, _one_shot: bool = False) -> Iterator[str]:
+        return super().iterencode(_namedtuples_as_objects(o), _one_shot)
+
+
+def _namedtuples_as_objects(value: Any) -> Any:
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: _namedtuples_as_objects(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: _namedtuples_as_objects(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_namedtuples_as_objects(v) for v in value]
+    return value
+
+
+def _marshal(value: Any, config: _Config) -> bytes:
+    """The response body (``LambdaMarshaller.marshal_response``): bytes pass through, else JSON.
+
+    The python3.12 runtime writes non-ASCII characters as they are; the others escape them.
+    """
+    if isinstance(value, bytes):
+        return value
     try:
-        Path(path).resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
+        text = _Encoder(ensure_ascii=config.runtime != "python3.12").encode(value)
+    except Exception as error:
+        raise _Fault("Runtime.MarshalError", f"Unable to marshal response: {error}") from None
+    return text.encode("utf-8")
 
 
-def _extract_zip(data: bytes, target: Path) -> None:
-    """Extract a deployment package, refusing members that would land outside ``target``."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for member in archive.infolist():
-            path = PurePosixPath(member.filename)
-            if path.is_absolute() or ".." in path.parts:
-                raise AwsError(
-                    "InvalidZipFileException",
-                    f"Could not unzip uploaded file. Member {member.filename!r} escapes the "
-                    "function's code directory.",
-                )
-        target.mkdir(parents=True, exist_ok=True)
-        archive.extractall(target)
+def _unmarshal(payload: bytes) -> Any:
+    """The event (``unmarshal_request``). An empty request body is delivered as ``{}``."""
+    if not payload:
+        return {}
+    try:
+        return json.loads(payload)
+    except ValueError as error:
+        raise _Fault("Runtime.UnmarshalError", f"Unable to unmarshal input: {error}") from None
 
 
-def _stop_thread(thread: threading.Thread) -> None:
-    ident = thread.ident
-    if ident is not None:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(ident), ctypes.py_object(_SandboxTerminated)
+# -- deployment packages ----------------------------------------------------------------------------
+def zip_problem(data: bytes) -> AwsError | None:
+    """What CreateFunction/UpdateFunctionCode answer for a package Lambda cannot unpack, if anything.
+
+    Not a zip: ``InvalidParameterValueException`` "Could not unzip uploaded file. Please check your
+    file, then try to upload again." (real responses: boto/boto3#488, terraform-aws-github-runner
+    #2269). Unzipped size over 250 MB: "Unzipped size must be smaller than 262144000 bytes".
+    INFERENCE: a member whose path would land outside the code folder (absolute, or with ``..``)
+    cannot be unpacked into ``/var/task`` either, so it gets the same "Could not unzip" answer.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return AwsError("InvalidParameterValueException", _UNZIP_FAILED, message_key="message")
+    for member in members:
+        path = PurePosixPath(member.filename.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", member.filename):
+            return AwsError("InvalidParameterValueException", _UNZIP_FAILED, message_key="message")
+    if sum(m.file_size for m in members) >= UNZIPPED_LIMIT:
+        return AwsError(
+            "InvalidParameterValueException",
+            f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes",
+            message_key="message",
         )
+    return None
 
 
-def decode_client_context(value: str | None) -> dict[str, Any] | None:
-    if not value:
+def _extract(data: bytes, target: Path) -> _Code:
+    """Unpack a package already checked by :func:`zip_problem`; list its top-level module names."""
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        archive.extractall(target)
+    names = set()
+    for entry in target.iterdir():
+        if entry.name == "__pycache__":
+            continue
+        if entry.is_dir():
+            names.add(entry.name)
+        elif entry.suffix in {".py", ".pyc", ".so", ".pyd"}:
+            names.add(entry.name.split(".", 1)[0])
+    return _Code(target, frozenset(names))
+
+
+# -- CreateFunction / UpdateFunctionCode: check the package, then let moto store it -----------------
+_CODE_KEY = "mock_lambda_async.code"
+
+
+def _stash_code(
+    params: dict[str, Any], model: OperationModel, context: dict[str, Any], **_: Any
+) -> None:
+    if interceptor().controller is None:
+        return
+    code = params.get("Code") if model.name == "CreateFunction" else params
+    if isinstance(code, dict):
+        context[_CODE_KEY] = {
+            k: code.get(k) for k in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion")
+        }
+
+
+def _check_code(
+    model: OperationModel,
+    params: dict[str, Any],
+    request_signer: Any,
+    context: dict[str, Any],
+    **_: Any,
+) -> tuple[AWSResponse, dict[str, Any]] | None:
+    """Reject a package Lambda would refuse; anything else goes on to moto unchanged."""
+    code = context.pop(_CODE_KEY, None)
+    if code is None or interceptor().controller is None:
         return None
-    decoded = json.loads(base64.b64decode(value))
-    return decoded if isinstance(decoded, dict) else None
+    data = _package_bytes(code, request_signer)
+    problem = zip_problem(data) if data is not None else None
+    if problem is None:
+        return None
+    return to_botocore(model, render_error(model, problem), str(params.get("url", "")))
+
+
+def _package_bytes(code: dict[str, Any], request_signer: Any) -> bytes | None:
+    zipped = code.get("ZipFile")
+    if zipped is not None:
+        if isinstance(zipped, str):
+            return zipped.encode()
+        if isinstance(zipped, bytes | bytearray):
+            return bytes(zipped)
+        if hasattr(zipped, "read") and hasattr(zipped, "seek"):
+            position = zipped.tell()
+            data = zipped.read()
+            zipped.seek(position)
+            return data if isinstance(data, bytes) else str(data).encode()
+        return None
+    if code.get("S3Bucket") and code.get("S3Key"):
+        from moto.iam.models import get_account_id_from
+        from moto.s3.models import s3_backends
+
+        credentials = getattr(request_signer, "_credentials", None)
+        account = get_account_id_from(getattr(credentials, "access_key", None) or "AKIAEXAMPLE")
+        try:
+            key = s3_backends[account]["aws"].get_object(
+                code["S3Bucket"], code["S3Key"], version_id=code.get("S3ObjectVersion")
+            )
+        except Exception:
+            return None  # moto answers a missing bucket or key itself
+        return bytes(key.value) if key is not None else None
+    return None
+
+
+for _operation in ("CreateFunction", "UpdateFunctionCode"):
+    BUILTIN_HANDLERS.append((f"before-parameter-build.lambda.{_operation}", _stash_code))
+    BUILTIN_HANDLERS.append((f"before-call.lambda.{_operation}", _check_code))
