@@ -881,7 +881,10 @@ def _s3_event(
     s3 = base["s3"]
     bucket, key = current if current is not None else (None, None)
     removed = event_name.startswith("ObjectRemoved:")
-    obj: dict[str, Any] = {"key": s3["object"]["key"]}
+    # Keys arrive URL-encoded with spaces as "+" [DOCS notification-content-structure]; moto also
+    # encodes "/", which S3 leaves as is (INFERENCE from events of prefixed keys such as
+    # "AWSLogs/<account>/..." and "dt%3D2024-01-01/..."). A literal "%" is "%25", so "%2F" is "/".
+    obj: dict[str, Any] = {"key": str(s3["object"]["key"]).replace("%2F", "/")}
     if not removed:
         obj["size"] = s3["object"].get("size")
         obj["eTag"] = s3["object"].get("eTag")
