@@ -415,3 +415,18 @@ def test_a_failing_function_event_reaches_its_on_failure_destination(
     record = json.loads(message["Body"])
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestPayload"]["Records"][0]["Sns"]["Message"] == "poison"
+
+
+def test_a_function_publishing_to_a_topic_triggers_the_subscriber(lam: Any, sns: Any) -> None:
+    events = recording_function(lam)
+    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+
+    def publisher(event: Any, context: Any) -> None:
+        boto3.client("sns", region_name=REGION).publish(TopicArn=topic_arn, Message="relayed")
+
+    lam.add_function("publisher", publisher)
+    boto3.client("lambda", region_name=REGION).invoke(
+        FunctionName="publisher", InvocationType="Event", Payload=b"{}"
+    )
+    lam.drain()
+    assert [e["event"]["Records"][0]["Sns"]["Message"] for e in events] == ["relayed"]
