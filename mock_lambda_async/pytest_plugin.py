@@ -47,6 +47,10 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     history = item.stash.get(_HISTORY, None)
-    if report.failed and history is not None:
-        report.sections.append((TIMELINE_HEADING, str(history.timeline())))
+    if history is not None:
+        if report.failed:
+            report.sections.append((TIMELINE_HEADING, str(history.timeline())))
+        if report.when == "teardown":
+            # The session keeps every item to the end; it need not keep every test's history.
+            del item.stash[_HISTORY]
     return report

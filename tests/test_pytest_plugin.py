@@ -92,6 +92,24 @@ def test_only_failing_tests_that_used_the_fixture_get_the_timeline(pytester):
     assert " fine [" not in result.stdout.str()
 
 
+def test_history_is_released_after_the_test(pytester):
+    pytester.makeconftest(
+        """
+        from mock_lambda_async.pytest_plugin import _HISTORY
+
+        ITEMS = []
+
+        def pytest_collection_modifyitems(items):
+            ITEMS.extend(items)
+
+        def pytest_sessionfinish(session):
+            print("histories kept:", sum(_HISTORY in item.stash for item in ITEMS))
+        """
+    )
+    pytester.makepyfile(SUITE)
+    pytester.runpytest("-s", *QUIET).stdout.fnmatch_lines(["*histories kept: 0"])
+
+
 def test_timeline_reaches_the_report_from_xdist_workers(pytester):
     pytester.makepyfile(SUITE)
     result = pytester.runpytest_subprocess("-p", "xdist", "-n", "2", *QUIET)
