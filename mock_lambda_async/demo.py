@@ -13,7 +13,7 @@ import zipfile
 
 import boto3
 
-from .mock import mock_lambda_async
+from .mock import get_controller, mock_lambda_async
 
 REGION = "us-east-1"
 
@@ -61,7 +61,59 @@ def sync_section() -> None:
     )
 
 
-SECTIONS = [sync_section]
+def async_failure_section() -> None:
+    _title("2. A failing async invoke: three attempts, then the OnFailure queue and the DLQ")
+    lam = get_controller()
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="demo-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues = {}
+    for name in ("orders-failed", "orders-dlq"):
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        queues[name] = (url, arn["QueueArn"])
+    client = boto3.client("lambda", region_name=REGION)
+    client.create_function(
+        FunctionName="orders",
+        Runtime="python3.12",
+        Role=role,
+        Handler="orders.handler",
+        Code={"ZipFile": _zip(HANDLER_SOURCE)},
+        DeadLetterConfig={"TargetArn": queues["orders-dlq"][1]},
+    )
+    client.put_function_event_invoke_config(
+        FunctionName="orders",
+        DestinationConfig={"OnFailure": {"Destination": queues["orders-failed"][1]}},
+    )
+    sent = client.invoke(
+        FunctionName="orders",
+        InvocationType="Event",
+        Payload=json.dumps({"order": 3, "fail": True}),
+    )
+    print(f"invoke (Event) order 3 -> StatusCode {sent['StatusCode']}")
+    lam.drain()
+    print("timeline (virtual time, no real waiting):")
+    print(textwrap.indent(str(lam.timeline()), "  "))
+
+    failed = sqs.receive_message(QueueUrl=queues["orders-failed"][0])["Messages"][0]
+    record = json.loads(failed["Body"])
+    context = record["requestContext"]
+    print(
+        f"OnFailure queue -> condition {context['condition']}, "
+        f"approximateInvokeCount {context['approximateInvokeCount']}, "
+        f"errorMessage {record['responsePayload']['errorMessage']!r}, "
+        f"timestamp {record['timestamp']}"
+    )
+    dead = sqs.receive_message(QueueUrl=queues["orders-dlq"][0], MessageAttributeNames=["All"])[
+        "Messages"
+    ][0]
+    attributes = {
+        name: value["StringValue"] for name, value in sorted(dead["MessageAttributes"].items())
+    }
+    print(f"DLQ             -> body {dead['Body']}, attributes {attributes}")
+
+
+SECTIONS = [sync_section, async_failure_section]
 
 
 def run() -> None:
