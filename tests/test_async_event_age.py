@@ -1,8 +1,11 @@
 """``MaximumEventAgeInSeconds``: an event is given up as soon as its next try would be too late."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
 
@@ -52,3 +55,23 @@ def test_age_long_enough_for_all_retries_ends_in_retries_exhausted(lambda_async,
     assert len(lambda_async.invocations("orders")) == 3
     [dropped] = lambda_async.timeline().select("dropped", function_name="orders")
     assert dropped.detail["reason"] == "RetriesExhausted"
+
+
+def test_attempts_follow_the_retry_and_age_rule(lambda_async, lambda_client):
+    names = (f"fn{n}" for n in itertools.count())
+
+    @settings(max_examples=25, deadline=None)
+    @given(age=st.integers(60, 21600), retries=st.integers(0, 2))
+    def check(age, retries):
+        name = next(names)
+        lambda_async.add_function(name, _fails)
+        lambda_client.put_function_event_invoke_config(
+            FunctionName=name, MaximumRetryAttempts=retries, MaximumEventAgeInSeconds=age
+        )
+        lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+        lambda_async.drain()
+        # Retry k comes 60 s, then 180 s after queueing; it happens only while under the age.
+        expected = 1 + sum(1 for due in (60, 180)[:retries] if due < age)
+        assert len(lambda_async.invocations(name)) == expected
+
+    check()
