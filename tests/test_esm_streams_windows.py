@@ -199,3 +199,19 @@ def test_state_over_one_megabyte_terminates_the_window_early(noon: Any) -> None:
     assert second["isFinalInvokeForWindow"] is True
     assert second["isWindowTerminatedEarly"] is True
     assert second["window"] == first["window"]
+
+
+def test_failing_final_invocation_is_retried_then_its_state_dropped(noon: Any) -> None:
+    def fail_final(event: Any, context: Any) -> Any:
+        if event["isFinalInvokeForWindow"]:
+            raise RuntimeError("cannot store the aggregate")
+        return counting(event, context)
+
+    stream = windowed(noon, handler=fail_final, MaximumRetryAttempts=1)
+
+    put(stream, "a")
+    noon.advance(120)
+
+    finals = [e for e in events(noon, "consumer") if e["isFinalInvokeForWindow"]]
+    assert [e["state"] for e in finals] == [{"count": 1}, {"count": 1}]
+    noon.assert_dropped("consumer", reason="window state discarded")

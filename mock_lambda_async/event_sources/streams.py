@@ -776,8 +776,14 @@ class StreamPoller:
     def _attempt(self, shard: _Shard, lane: _Lane, batch: _Batch, now_ms: int) -> bool:
         """Invoke ``batch`` (or discard what aged out of it); always changes the lane's state."""
         fn = self.mapping.function
+        limit = self._age_limit_ms()
+        if batch.final and now_ms - self._window_end(batch) > limit:
+            # INFERENCE: a final invocation that keeps failing is given up once its window is as
+            # old as the records it aggregated may get; the state goes with it.
+            lane.batches.popleft()
+            self._drop_window(shard, lane, batch, RECORD_AGE_EXCEEDED)
+            return True
         if not batch.final:
-            limit = self._age_limit_ms()
             expired = [r for r in batch.records if now_ms - r.arrival_ms > limit]
             if expired:
                 self._discard(shard, batch, expired, RECORD_AGE_EXCEEDED, now_ms)
@@ -955,14 +961,7 @@ class StreamPoller:
         if 0 <= maximum <= batch.retries:
             lane.batches.popleft()
             if batch.final:
-                self.history.note(
-                    "dropped",
-                    function_name=self.mapping.function.name,
-                    request_id=batch.request_id,
-                    reason="window state discarded: " + RETRY_ATTEMPTS_EXHAUSTED,
-                    shard=shard.shard_id,
-                )
-                self._close_window(lane, batch)
+                self._drop_window(shard, lane, batch, RETRY_ATTEMPTS_EXHAUSTED)
             else:
                 self._discard(shard, batch, batch.records, RETRY_ATTEMPTS_EXHAUSTED, now_ms)
             return
@@ -991,10 +990,17 @@ class StreamPoller:
 
     def _capped_due(self, batch: _Batch, due_ms: int) -> int:
         """Never wait past the moment the batch's oldest record ages out, so it is seen at once."""
-        if batch.final or not batch.records:
+        if batch.final:
+            oldest = self._window_end(batch)
+        elif batch.records:
+            oldest = batch.records[0].arrival_ms
+        else:
             return due_ms
-        expiry = batch.records[0].arrival_ms + self._age_limit_ms() + 1
-        return min(due_ms, expiry)
+        return min(due_ms, oldest + self._age_limit_ms() + 1)
+
+    def _window_end(self, batch: _Batch) -> int:
+        window_ms = int(self._setting("TumblingWindowInSeconds", 0)) * 1000
+        return (batch.window_start or 0) + window_ms
 
     # -- tumbling windows ----------------------------------------------------------------------------
     def _keep_state(self, lane: _Lane, batch: _Batch, state: Any) -> None:
@@ -1004,6 +1010,17 @@ class StreamPoller:
             # INFERENCE: the early termination is a final invocation flagged
             # isWindowTerminatedEarly; the same window then continues with a fresh state.
             lane.terminate_early = True
+
+    def _drop_window(self, shard: _Shard, lane: _Lane, batch: _Batch, condition: str) -> None:
+        """Give up a final invocation: no records to report, the window's state is lost."""
+        self.history.note(
+            "dropped",
+            function_name=self.mapping.function.name,
+            request_id=batch.request_id,
+            reason=f"window state discarded ({condition})",
+            shard=shard.shard_id,
+        )
+        self._close_window(lane, batch)
 
     @staticmethod
     def _close_window(lane: _Lane, batch: _Batch) -> None:
