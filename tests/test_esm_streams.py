@@ -136,6 +136,17 @@ def test_invocations_are_recorded_with_the_kinesis_trigger(lam: Any) -> None:
     assert (attempt.trigger, attempt.attempt, attempt.ok) == ("kinesis", 1, True)
 
 
+def test_mapping_reports_the_last_processing_result(lam: Any) -> None:
+    lam.add_function("consumer", record_everything)
+    stream = kinesis_stream()
+    mapping = map_stream("consumer", stream)
+
+    put(stream, "a")
+
+    response = client("lambda").get_event_source_mapping(UUID=mapping)
+    assert response["LastProcessingResult"] == "OK"
+
+
 # -- order and batching ------------------------------------------------------------------------------
 def test_records_of_a_shard_arrive_in_order_in_one_batch(lam: Any) -> None:
     lam.add_function("consumer", record_everything)

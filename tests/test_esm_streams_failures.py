@@ -123,6 +123,17 @@ def test_shard_moves_on_after_a_discarded_batch(lam: Any) -> None:
     assert batches(lam, "consumer") == [["bad"], ["good"]]
 
 
+def test_mapping_reports_a_failed_function_call(lam: Any) -> None:
+    lam.add_function("consumer", always_fail)
+    stream = kinesis_stream()
+    mapping = map_stream("consumer", stream, MaximumRetryAttempts=0)
+
+    put(stream, "a")
+
+    response = client("lambda").get_event_source_mapping(UUID=mapping)
+    assert response["LastProcessingResult"] == "PROBLEM: Function call failed"
+
+
 def test_discarded_batch_without_destination_is_recorded_as_dropped(lam: Any) -> None:
     lam.add_function("consumer", always_fail)
     stream = kinesis_stream()

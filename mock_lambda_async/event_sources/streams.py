@@ -586,7 +586,7 @@ class StreamPoller:
         infos = self.source.shards()
         if infos is None:
             return None
-        self._read(infos, now_ms)
+        self._read(infos)
         open_shards = {info.shard_id for info in infos if info.is_open}
         worked = False
         dues: list[int] = []
@@ -602,7 +602,7 @@ class StreamPoller:
             return now_ms
         return min(dues) if dues else None
 
-    def _read(self, infos: list[_ShardInfo], now_ms: int) -> None:
+    def _read(self, infos: list[_ShardInfo]) -> None:
         """Move new records from moto into each shard's pending list, dropping filtered ones."""
         fn = self.mapping.function
         patterns = self._patterns_now()
@@ -836,6 +836,8 @@ class StreamPoller:
         put_metric(self.controller, fn, "Duration", result.duration_ms, "Milliseconds")
         if not result.ok:
             put_metric(self.controller, fn, "Errors", 1)
+        # The values GetEventSourceMapping shows ([LDG] with-kinesis.md CLI output).
+        self.mapping.last_processing_result = "OK" if result.ok else "PROBLEM: Function call failed"
         batch.invocations += 1
         batch.result = result
         batch.request_id = result.request_id
