@@ -302,15 +302,3 @@ def test_filter_on_data_drops_records_that_are_not_json(lam: Any) -> None:
     put(stream, json.dumps({"kind": "order"}))
 
     assert batches(lam, "consumer") == [[json.dumps({"kind": "order"})]]
-
-
-def test_filter_can_match_record_metadata(lam: Any) -> None:
-    lam.add_function("consumer", record_everything)
-    stream = kinesis_stream()
-    pattern = {"partitionKey": ["vip"]}
-    map_stream("consumer", stream, FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]})
-
-    put(stream, "ordinary", key="someone")
-    put(stream, "special", key="vip")
-
-    assert batches(lam, "consumer") == [["special"]]

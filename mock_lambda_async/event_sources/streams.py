@@ -366,16 +366,13 @@ class _KinesisSource(_Source):
         return hours * 3600 * 1000
 
     def filter_view(self, record: _Record) -> dict[str, Any]:
-        # [LDG] invocation-eventfiltering (Kinesis): the kinesis fields sit at the top level next to
-        # the metadata, and ``data`` is matched as the base64-decoded JSON.
-        view = {key: value for key, value in record.event.items() if key != "kinesis"}
-        view.update(record.event["kinesis"])
+        # "Kinesis event source mappings only support filtering on the data key", matched as the
+        # base64-decoded JSON ([DOCS] with-kinesis-filtering).
         raw = base64.b64decode(record.event["kinesis"]["data"])
         try:
-            view["data"] = raw.decode("utf-8")
+            return {"data": raw.decode("utf-8")}
         except UnicodeDecodeError:
-            view["data"] = raw
-        return view
+            return {"data": raw}
 
 
 class _DynamoDBSource(_Source):
