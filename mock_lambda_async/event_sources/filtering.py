@@ -2,7 +2,8 @@
 
 Lambda applies EventBridge pattern syntax to the record's metadata and to its data key (``body`` for
 SQS, ``data`` for Kinesis, ``dynamodb`` for DynamoDB Streams). The data key is matched as JSON only if
-it parses as JSON. Filters are OR-ed: a record matching any of them is delivered.
+it is a JSON object or array, else as a plain string. Filters are OR-ed: a record matching any of
+them is delivered.
 """
 
 from __future__ import annotations
@@ -36,16 +37,25 @@ def parse_filter_criteria(filter_criteria: dict[str, Any] | None) -> list[EventP
 def matches_filters(patterns: list[EventPattern], record: dict[str, Any], data_key: str) -> bool:
     """True when ``record`` matches any pattern (or there are none).
 
-    ``record[data_key]`` is replaced by its JSON value when it parses as JSON; a pattern on the
-    data key never matches non-JSON data.
+    ``record[data_key]`` is matched as JSON when it is a JSON object or array, else as the plain
+    string it is. So a pattern on the data key's fields never matches plain-string data, and a
+    plain-string pattern (``{"body": [{"prefix": "order-"}]}``) never matches JSON data: Lambda drops
+    the record in both cases ([LDG] invocation-eventfiltering, "Filtering on message formats":
+    plain string + plain string filters; plain string + JSON pattern, or JSON + plain string
+    pattern, drops).
     """
     if not patterns:
         return True
     candidate = dict(record)
     data = candidate.get(data_key)
-    if isinstance(data, str | bytes):
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+        candidate[data_key] = data
+    if isinstance(data, str) and data.lstrip()[:1] in ("{", "["):
         try:
-            candidate[data_key] = json.loads(data)
+            parsed = json.loads(data)
         except ValueError:
-            candidate.pop(data_key, None)
+            parsed = None
+        if isinstance(parsed, dict | list):
+            candidate[data_key] = parsed
     return any(pattern.matches_event(cast(Any, candidate)) for pattern in patterns)
