@@ -12,11 +12,17 @@ import functools
 import inspect
 import io
 import threading
+import types
 import unittest
 import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast, overload
+
+# moto registers its ``before-send`` stub in botocore's BUILTIN_HANDLERS when this module is
+# imported; importing it with ours means every client created after ``import mock_lambda_async``
+# (even before the mock starts) reaches moto, never AWS, for the operations we do not answer.
+import moto.core.models  # noqa: F401
 
 from . import assertions
 from .clock import Scheduler, VirtualClock
@@ -313,6 +319,8 @@ class MockLambdaAsync:
 
         from . import operations  # noqa: F401 - registers every operation we own
 
+        if self._controller is not None:
+            raise RuntimeError("this mock_lambda_async activation is already started")
         if not MockAWS._mocks_active:
             self._moto = mock_aws()
             self._moto.start()
@@ -320,16 +328,25 @@ class MockLambdaAsync:
         self._controller = controller
         _ACTIVE.append(controller)
         interceptor().push(controller)
-        for hook in _START_HOOKS:
-            hook(controller)
+        try:
+            for hook in _START_HOOKS:
+                hook(controller)
+        except BaseException:
+            self.stop(drain=False)
+            raise
         return controller
 
-    def stop(self) -> None:
+    def stop(self, *, drain: bool = True) -> None:
+        """Settle pending work (with ``auto_drain``), then undo everything the activation did.
+
+        ``drain=False`` skips the settling (used when the test body already failed, so the
+        original error is the one reported).
+        """
         controller = self._controller
         if controller is None:
             return
         try:
-            if controller.auto_drain and not controller.scheduler.running:
+            if drain and controller.auto_drain and not controller.scheduler.running:
                 controller.drain()
         finally:
             interceptor().remove(controller)
@@ -346,8 +363,13 @@ class MockLambdaAsync:
     def __enter__(self) -> LambdaAsyncController:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        self.stop(drain=exc_type is None)
 
     def __call__(self, target: F) -> F:
         if inspect.isclass(target):
@@ -375,8 +397,15 @@ class MockLambdaAsync:
         return cast(F, wrapper)
 
     def _decorate_class(self, klass: type[Any]) -> type[Any]:
+        """One activation per test, covering its set-up and tear-down.
+
+        ``unittest.TestCase``: ``run`` is wrapped, so ``setUp``, the test and ``tearDown`` share
+        one activation. Other classes (pytest style): ``setup_method`` starts the activation and
+        ``teardown_method`` stops it; every ``test*`` method (inherited ones too) also starts its
+        own when called without them. Class-level fixtures (``setUpClass``, ``setup_class``) run
+        outside any activation, as with moto's ``mock_aws``.
+        """
         if issubclass(klass, unittest.TestCase):
-            # Cover setUp, the test and tearDown with one activation.
             original_run = klass.run
 
             def run(test: Any, result: Any = None) -> Any:
@@ -385,10 +414,73 @@ class MockLambdaAsync:
 
             klass.run = run  # type: ignore[method-assign,assignment]
             return klass
-        for name, member in list(vars(klass).items()):
+        for name in dir(klass):
+            member = inspect.getattr_static(klass, name)
             if name.startswith("test") and inspect.isfunction(member):
-                setattr(klass, name, self._decorate_callable(member))
+                setattr(klass, name, self._decorate_test_method(member))
+        original_setup = getattr(klass, "setup_method", None)
+        original_teardown = getattr(klass, "teardown_method", None)
+
+        def setup_method(instance: Any, method: Any = None) -> None:
+            activation = self._fresh()
+            activation.start()
+            instance.__dict__[_CLASS_ACTIVATION] = activation
+            try:
+                _call_with_optional_argument(original_setup, instance, method)
+            except BaseException:
+                instance.__dict__.pop(_CLASS_ACTIVATION, None)
+                activation.stop(drain=False)
+                raise
+
+        def teardown_method(instance: Any, method: Any = None) -> None:
+            try:
+                _call_with_optional_argument(original_teardown, instance, method)
+            finally:
+                activation = instance.__dict__.pop(_CLASS_ACTIVATION, None)
+                if activation is not None:
+                    activation.stop()
+
+        klass.setup_method = setup_method
+        klass.teardown_method = teardown_method
         return klass
+
+    def _decorate_test_method(self, func: F) -> F:
+        """A test method that joins its instance's set-up activation, or starts its own."""
+        own = self._decorate_callable(func)
+
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_method(instance: Any, *args: Any, **kwargs: Any) -> Any:
+                if _CLASS_ACTIVATION in getattr(instance, "__dict__", {}):
+                    return await func(instance, *args, **kwargs)
+                return await own(instance, *args, **kwargs)
+
+            return cast(F, async_method)
+
+        @functools.wraps(func)
+        def method(instance: Any, *args: Any, **kwargs: Any) -> Any:
+            if _CLASS_ACTIVATION in getattr(instance, "__dict__", {}):
+                return func(instance, *args, **kwargs)
+            return own(instance, *args, **kwargs)
+
+        return cast(F, method)
+
+
+#: Where a decorated class's instance keeps the activation its ``setup_method`` started.
+_CLASS_ACTIVATION = "_mock_lambda_async_activation"
+
+
+def _call_with_optional_argument(func: Any, instance: Any, argument: Any) -> None:
+    """Call an unbound ``setup_method``/``teardown_method`` with ``method`` if it takes one."""
+    if func is None:
+        return
+    bound = func.__get__(instance, type(instance))
+    parameters = inspect.signature(bound).parameters
+    if parameters:
+        bound(argument)
+    else:
+        bound()
 
 
 #: Callbacks run with each new controller (modules that must patch something per activation).

@@ -72,3 +72,24 @@ def lam() -> Iterator[Any]:
 @pytest.fixture
 def lambda_client() -> Any:
     return boto3.client("lambda", region_name=REGION)
+
+
+@pytest.fixture(scope="module")
+def one_boto3_session() -> Iterator[None]:
+    """Reuse one boto3 session for the module's ``boto3.client`` calls, however many activations.
+
+    moto clears ``boto3.DEFAULT_SESSION`` on every start, and a fresh session parses every service
+    model again (a few tenths of a second per test). Opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_boto3_session")``.
+    """
+    session = boto3.Session(region_name=REGION)
+    original = boto3.setup_default_session
+
+    def setup_default_session(**kwargs: Any) -> None:
+        boto3.DEFAULT_SESSION = session
+
+    boto3.setup_default_session = setup_default_session
+    try:
+        yield
+    finally:
+        boto3.setup_default_session = original
