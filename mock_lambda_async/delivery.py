@@ -193,7 +193,9 @@ def _put_event(
     bus_name = resource.partition("/")[2] if resource.startswith("event-bus/") else resource
     if bus_name not in backend.event_buses:
         raise DeliveryFailed(f"event bus {bus_arn} does not exist")
-    # Envelope recorded against AWS (appendix (a)): source "lambda", resources [bus, function].
+    # Envelope recorded against AWS in Nov 2025 (spec appendix (a)): source "lambda", resources
+    # [bus, function]. The current developer guide says the source is "aws.lambda"; the recording
+    # wins: it is what AWS was observed to send.
     entries = backend.put_events(
         [
             {

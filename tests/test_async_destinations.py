@@ -281,3 +281,43 @@ def test_record_too_large_for_the_queue_is_a_delivery_failure(lam, lambda_client
     lam.drain()
     assert _bodies(sqs, url) == []
     assert _metric_sum(lam, "DestinationDeliveryFailures", "orders") == 1
+
+
+def test_sns_destination_reaches_a_lambda_subscriber(lam, lambda_client):
+    seen = []
+    subscriber = lam.add_function("audit", lambda event, context: seen.append(event))
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name="results")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=subscriber["FunctionArn"])
+    lam.add_function("orders", lambda event, context: "ok")
+    _configure(lambda_client, "orders", OnSuccess=topic)
+    _event(lambda_client, "orders", {"order": 1})
+    lam.drain()
+    [attempt] = lam.invocations("audit")
+    assert attempt.trigger == "sns"
+    record = json.loads(seen[0]["Records"][0]["Sns"]["Message"])
+    assert record["requestContext"]["condition"] == "Success"
+
+
+def test_eventbridge_destination_reaches_a_lambda_target(lam, lambda_client):
+    seen = []
+    target = lam.add_function("audit", lambda event, context: seen.append(event))
+    events = boto3.client("events", region_name=REGION)
+    bus = events.create_event_bus(Name="results")["EventBusArn"]
+    events.put_rule(
+        Name="failures",
+        EventBusName="results",
+        EventPattern=json.dumps({"detail-type": ["Lambda Function Invocation Result - Failure"]}),
+    )
+    events.put_targets(
+        Rule="failures",
+        EventBusName="results",
+        Targets=[{"Id": "audit", "Arn": target["FunctionArn"]}],
+    )
+    lam.add_function("orders", _fails)
+    _configure(lambda_client, "orders", OnFailure=bus)
+    _event(lambda_client, "orders", {"order": 1})
+    lam.drain()
+    [attempt] = lam.invocations("audit")
+    assert attempt.trigger == "events"
+    assert seen[0]["detail"]["requestPayload"] == {"order": 1}
