@@ -94,3 +94,14 @@ def test_event_invoke_through_an_alias_runs_the_alias_version(lam, lambda_client
     [attempt] = lam.invocations("aliased")
     assert attempt.response == "1"
     assert attempt.qualifier == "live"
+
+
+@pytest.mark.lambda_async(auto_drain=False)
+def test_events_of_a_deleted_function_are_dropped_without_running(lambda_async, lambda_client):
+    lambda_async.add_function("gone", lambda event, context: None)
+    lambda_client.invoke(FunctionName="gone", InvocationType="Event", Payload=b"{}")
+    lambda_client.delete_function(FunctionName="gone")
+    lambda_async.drain()
+    assert lambda_async.invocations("gone") == []
+    [dropped] = lambda_async.timeline().select("dropped", function_name="gone")
+    assert dropped.detail["reason"] == "FunctionNotFound"

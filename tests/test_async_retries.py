@@ -195,3 +195,11 @@ def test_one_retry_from_the_event_invoke_config(paused, lambda_client):
     _invoke(lambda_client)
     paused.drain()
     assert len(paused.invocations("orders")) == 2
+
+
+def test_function_the_mock_cannot_run_fails_its_attempts_without_raising(paused, lambda_client):
+    create_function("node", "", handler="index.handler", Runtime="nodejs20.x")
+    _invoke(lambda_client, name="node")
+    paused.drain()
+    attempts = paused.invocations("node")
+    assert [a.error_type for a in attempts] == ["InvalidRuntimeException"] * 3
