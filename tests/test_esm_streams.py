@@ -10,6 +10,8 @@ from typing import Any
 
 import boto3
 from conftest import ACCOUNT, REGION
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mock_lambda_async import mock_lambda_async
 from mock_lambda_async.event_sources import streams  # noqa: F401  (stamps records from the start)
@@ -302,3 +304,34 @@ def test_filter_on_data_drops_records_that_are_not_json(lam: Any) -> None:
     put(stream, json.dumps({"kind": "order"}))
 
     assert batches(lam, "consumer") == [[json.dumps({"kind": "order"})]]
+
+
+# -- properties --------------------------------------------------------------------------------------
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    count=st.integers(min_value=1, max_value=40),
+    batch_size=st.integers(min_value=1, max_value=15),
+    keys=st.integers(min_value=1, max_value=4),
+    factor=st.integers(min_value=1, max_value=4),
+)
+def test_every_record_arrives_once_in_order_within_the_batch_size(
+    count: int, batch_size: int, keys: int, factor: int
+) -> None:
+    with mock_lambda_async() as lam:
+        lam.add_function("consumer", record_everything)
+        stream = kinesis_stream()
+        map_stream("consumer", stream, BatchSize=batch_size, ParallelizationFactor=factor)
+        client("kinesis").put_records(
+            StreamName="orders",
+            Records=[
+                {"Data": f"{n}".encode(), "PartitionKey": f"k{n % keys}"} for n in range(count)
+            ],
+        )
+
+        delivered = events(lam, "consumer")
+    assert all(len(event["Records"]) <= batch_size for event in delivered)
+    numbers = [int(data(record)) for event in delivered for record in event["Records"]]
+    assert sorted(numbers) == list(range(count))
+    for key in range(keys):
+        of_key = [n for n in numbers if n % keys == key]
+        assert of_key == sorted(of_key)
