@@ -257,7 +257,11 @@ def _versions_of(account_id: str, region: str, name: str) -> list[Any]:
 # -- operations that return FunctionConfiguration -------------------------------------------------
 @operation("lambda", "CreateFunction")
 def create_function(call: Call) -> Reply:
-    """moto creates the function; we check and keep its DLQ, then echo it."""
+    """moto creates the function; we check and keep its DLQ, then echo it.
+
+    INFERENCE: the DLQ is checked before moto's own checks (role, existing name), so a bad target
+    is reported even for a request that would fail for another reason.
+    """
     target = _requested_target(call.params)
     if target is not None:
         check_dead_letter_target(target, call.region, on_create=True)
@@ -379,7 +383,8 @@ def _unqualified_function(call: Call) -> tuple[str, str, str]:
 
     Qualified names get the recorded 400 (``TestLambdaReservedConcurrency``, ``put_function_concurrency
     _with_qualified_arn``); a missing function gets ``Function not found: <arn>:$LATEST`` (as the
-    recorded ``put_function_concurrency_with_function_name_doesnotexist`` case).
+    recorded ``put_function_concurrency_with_function_name_doesnotexist`` case). INFERENCE: Get and
+    Delete, which have no recorded error cases, answer the same way.
     """
     parsed = parse_function_name(call.params["FunctionName"], call.region, call.account_id)
     if parsed.qualifier:
