@@ -117,8 +117,8 @@ def invoke(call: Call) -> Reply:
     if invocation_type == "DryRun":
         return Reply(204)
     if invocation_type == "Event":
-        enqueue(call.controller, fn, payload, trigger="async")
-        return Reply(202)
+        request_id = enqueue(call.controller, fn, payload, trigger="async")
+        return Reply(202, headers={"x-amzn-RequestId": request_id})
     runtime = call.controller.state(Runtime)
     runtime.check_invocable(fn)
     check_sync_invoke(call.controller, fn)
@@ -126,7 +126,12 @@ def invoke(call: Call) -> Reply:
     attempt = history.start_attempt(fn, payload, trigger="sync", attempt=1)
     result = runtime.run(fn, payload, client_context=client_context)
     history.finish_attempt(attempt, result)
-    headers = {"X-Amz-Executed-Version": result.executed_version}
+    # The response's request id is the invocation's (what ``context.aws_request_id`` and the log
+    # lines show), which is how a caller finds its invocation in CloudWatch Logs.
+    headers = {
+        "x-amzn-RequestId": result.request_id,
+        "X-Amz-Executed-Version": result.executed_version,
+    }
     if result.function_error:
         headers["X-Amz-Function-Error"] = result.function_error
     if params.get("LogType") == "Tail":
@@ -145,5 +150,9 @@ def invoke_async(call: Call) -> Reply:
         )
     fn = resolve(call.params["FunctionName"], call.region, call.account_id)
     check_json(payload)
-    enqueue(call.controller, fn, payload, trigger="async")
-    return Reply(202, b'{"Status": 202}', {"Content-Type": "application/json"})
+    request_id = enqueue(call.controller, fn, payload, trigger="async")
+    return Reply(
+        202,
+        b'{"Status": 202}',
+        {"Content-Type": "application/json", "x-amzn-RequestId": request_id},
+    )

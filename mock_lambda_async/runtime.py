@@ -585,6 +585,8 @@ class Runtime:
         self._pool: dict[tuple[str, str, str], list[_Environment]] = {}
         self._codes: dict[tuple[str, str, str], _Code] = {}
         self._tmp: Path | None = None
+        #: Every module name any environment has loaded from a deployment package.
+        self._loaded_names: set[str] = set()
         self._capture = _Capture(controller.clock.now_ms)
         self._lock = threading.RLock()
 
@@ -879,6 +881,7 @@ class Runtime:
             if code is not None:
                 hidden = self._hide_modules(code)
                 sys.modules.update(environment.modules)
+                present = set(sys.modules)
                 sys.path.insert(0, str(code.directory))
                 os.chdir(code.directory)
             self._capture.enter()
@@ -894,7 +897,7 @@ class Runtime:
                         os.chdir(saved_cwd)
                     with contextlib.suppress(ValueError):
                         sys.path.remove(str(code.directory))
-                    self._collect_modules(environment, code)
+                    self._collect_modules(environment, code, present)
                     sys.modules.update(hidden)
                 environment.root_level = root.level if root.level != saved_level else None
                 environment.root_handlers = [
@@ -910,29 +913,42 @@ class Runtime:
             environment.alias = self._register_alias(fn, config, environment)
 
     def _hide_modules(self, code: _Code) -> dict[str, ModuleType]:
-        """Take out of ``sys.modules`` what the package's own modules must not collide with."""
+        """Take out of ``sys.modules`` what the package's own modules must not collide with.
+
+        That is every module loaded from any deployment package, and anything (a test helper, an
+        installed library) under a top-level name the package defines itself.
+        """
+        names = set(self._loaded_names)
+        tops = {t for t in code.top_names if t in sys.modules and t not in _PROTECTED_MODULES}
+        if tops:
+            names.update(n for n in list(sys.modules) if n.partition(".")[0] in tops)
         hidden = {}
-        for name, module in list(sys.modules.items()):
-            if name.startswith(HANDLER_MODULE_PREFIX):
-                continue
-            top = name.partition(".")[0]
-            if (top in code.top_names and top not in _PROTECTED_MODULES) or (
-                self._tmp is not None and _is_under(_module_location(module), self._tmp)
-            ):
+        for name in names:
+            module = sys.modules.pop(name, None)
+            if module is not None:
                 hidden[name] = module
-                del sys.modules[name]
         return hidden
 
-    def _collect_modules(self, environment: _Environment, code: _Code) -> None:
-        """Move the package's modules (imported now or before) from ``sys.modules`` to the environment."""
-        for name, module in list(sys.modules.items()):
-            if name.startswith(HANDLER_MODULE_PREFIX):
+    def _collect_modules(self, environment: _Environment, code: _Code, present: set[str]) -> None:
+        """Move the package's modules from ``sys.modules`` into the environment.
+
+        Candidates are the environment's own modules and whatever was imported since the scope
+        began (``present`` is what was there then); a new module belongs to the package if its file
+        is in the package or its top-level name is one the package defines.
+        """
+        candidates = (set(sys.modules) - present) | set(environment.modules)
+        for name in candidates:
+            module = sys.modules.get(name)
+            if module is None:
                 continue
             top = name.partition(".")[0]
-            if (top in code.top_names and top not in _PROTECTED_MODULES) or _is_under(
-                _module_location(module), code.directory
+            if (
+                name in environment.modules
+                or (top in code.top_names and top not in _PROTECTED_MODULES)
+                or _is_under(_module_location(module), code.directory)
             ):
                 environment.modules[name] = module
+                self._loaded_names.add(name)
                 del sys.modules[name]
 
     def _register_alias(
@@ -1142,11 +1158,9 @@ class Runtime:
             if self._tmp is None:
                 return
             tmp = self._tmp
-            for name, module in list(sys.modules.items()):
-                if name.startswith(HANDLER_MODULE_PREFIX) or _is_under(
-                    _module_location(module), tmp
-                ):
-                    del sys.modules[name]
+            for name in self._loaded_names:
+                sys.modules.pop(name, None)
+            self._loaded_names.clear()
             for path in list(sys.path_importer_cache):
                 if _is_under(path, tmp):
                     del sys.path_importer_cache[path]
@@ -1192,11 +1206,10 @@ def _module_location(module: Any) -> str | None:
 
 
 def _is_under(path: str | None, folder: Path) -> bool:
+    """Whether the absolute ``path`` is inside ``folder`` (relative paths never are)."""
     if not path or not os.path.isabs(path):
         return False
-    return os.path.normcase(os.path.abspath(path)).startswith(
-        os.path.normcase(str(folder)) + os.sep
-    )
+    return os.path.normcase(path).startswith(os.path.normcase(str(folder)) + os.sep)
 
 
 def _lambda_path(path: str, code: _Code | None, config: _Config) -> str:
@@ -1340,10 +1353,9 @@ def _marshal(value: Any, config: _Config) -> bytes:
     if isinstance(value, bytes):
         return value
     try:
-        text = _Encoder(ensure_ascii=config.runtime != "python3.12").encode(value)
+        return _Encoder(ensure_ascii=config.runtime != "python3.12").encode(value).encode("utf-8")
     except Exception as error:
         raise _Fault("Runtime.MarshalError", f"Unable to marshal response: {error}") from None
-    return text.encode("utf-8")
 
 
 def _unmarshal(payload: bytes) -> Any:
