@@ -82,7 +82,17 @@ def _parser_message(payload: bytes, error: ValueError) -> str:
             f"Unexpected character ('{char}' (code {ord(char)})): expected a valid value "
             "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
         )
-    return f"Unexpected character ('{char}' (code {ord(char)})): {error.msg}"
+    expected = _JAVA_PARSER_WORDS.get(error.msg, error.msg)
+    return f"Unexpected character ('{char}' (code {ord(char)})): {expected}"
+
+
+#: Python's JSON decoder complaints, in the words of the Java parser Lambda uses.
+_JAVA_PARSER_WORDS = {
+    "Expecting property name enclosed in double quotes": (
+        "was expecting double-quote to start field name"
+    ),
+    "Expecting ':' delimiter": "was expecting a colon to separate field name and value",
+}
 
 
 def _too_large(message: str) -> AwsError:
