@@ -211,8 +211,25 @@ def to_botocore(
         response_dict["body"] = reply.body
     parser = create_parser(model.service_model.protocol)
     parsed = parser.parse(response_dict, model.output_shape)
+    _add_modeled_error_fields(model, parser, response_dict, parsed)
     http = AWSResponse(url, reply.status, headers, raw)
     return http, parsed
+
+
+def _add_modeled_error_fields(
+    model: OperationModel, parser: Any, response_dict: dict[str, Any], parsed: dict[str, Any]
+) -> None:
+    """Members of a modelled error (``Type``, ``Reason`` …) at the top of ``e.response``.
+
+    botocore's endpoint does this after parsing a real HTTP error
+    (``Endpoint._add_modeled_error_fields``); we answer before the endpoint, so we do it here.
+    """
+    code = parsed.get("Error", {}).get("Code")
+    if code is None:
+        return
+    shape = model.service_model.shape_for_error_code(code)
+    if shape is not None:
+        parsed.update(parser.parse(response_dict, shape))
 
 
 _INTERCEPTOR = _Interceptor()
