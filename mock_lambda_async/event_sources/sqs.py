@@ -30,9 +30,10 @@ Behaviour (spec §6, [LDG] with-sqs, [DOCS] services-sqs-scaling / -errorhandlin
   INFERENCE: Lambda's own invoke retries inside the visibility window are not modelled. Handlers
   take no virtual time unless ``lam.set_duration`` says otherwise; a batch then holds its slot, and
   its messages stay in flight, until it ends.
-- Visibility: a received message is hidden for exactly ``VisibilityTimeout`` seconds (moto tests
-  ``now > visible_at``; we store the deadline one millisecond early so ``lam.advance(30)`` after a
-  failure redelivers a message of a 30 s queue).
+- Visibility: a received message is hidden for exactly ``VisibilityTimeout`` seconds, for the
+  poller and for a test's own ``ReceiveMessage``/``ChangeMessageVisibility`` alike (moto tests
+  ``now > visible_at``; we store the deadline one millisecond early, so ``lam.advance(30)`` after a
+  failure redelivers a message of a 30 s queue, and a visibility of 0 shows it at once).
 - Retention: a message older than the queue's ``MessageRetentionPeriod`` is deleted (SQS's rule).
 """
 
@@ -660,6 +661,9 @@ def _patch() -> None:
     def message_change_visibility_counted(self: Any, visibility_timeout: int) -> None:
         _generation[0] += 1
         message_change_visibility(self, visibility_timeout)
+        # moto shows a message again once ``now > visible_at``; SQS hides it for exactly the
+        # timeout (0 shows it at once), so the deadline is stored one millisecond early.
+        self.visible_at -= 1
 
     def message_delay_counted(self: Any, delay_seconds: int) -> None:
         _generation[0] += 1
