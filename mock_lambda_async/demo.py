@@ -113,7 +113,86 @@ def async_failure_section() -> None:
     print(f"DLQ             -> body {dead['Body']}, attributes {attributes}")
 
 
-SECTIONS = [sync_section, async_failure_section]
+BATCH_HANDLER_SOURCE = """
+import json
+
+def handler(event, context):
+    failures = []
+    for record in event["Records"]:
+        order = json.loads(record["body"])
+        if order.get("poison"):
+            print(f"order {order['order']} is malformed")
+            failures.append({"itemIdentifier": record["messageId"]})
+        else:
+            print(f"shipped order {order['order']}")
+    return {"batchItemFailures": failures}
+"""
+
+
+def sqs_partial_batch_section() -> None:
+    _title("3. An SQS batch with one poison message: partial failure, redelivery, the queue's DLQ")
+    lam = get_controller()
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="demo-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+    url = sqs.create_queue(
+        QueueName="orders", Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "30"}
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    client = boto3.client("lambda", region_name=REGION)
+    client.create_function(
+        FunctionName="order-worker",
+        Runtime="python3.12",
+        Role=role,
+        Handler="orders.handler",
+        Code={"ZipFile": _zip(BATCH_HANDLER_SOURCE)},
+    )
+    client.create_event_source_mapping(
+        EventSourceArn=arn,
+        FunctionName="order-worker",
+        BatchSize=10,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    orders = [{"order": 10}, {"order": 11, "poison": True}, {"order": 12}, {"order": 13}]
+    sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(i), "MessageBody": json.dumps(o)} for i, o in enumerate(orders)],
+    )
+    print("sent orders 10-13 in one SendMessageBatch; order 11 cannot be processed")
+    lam.drain()
+    print("timeline (virtual time; the visibility timeout is 30 s, maxReceiveCount 3):")
+    print(textwrap.indent(str(lam.timeline()), "  "))
+    print("batches the function received:")
+    for attempt in lam.invocations("order-worker"):
+        batch = [
+            f"order {json.loads(r['body'])['order']} (receive {r['attributes']['ApproximateReceiveCount']})"
+            for r in attempt.event["Records"]
+        ]
+        print(f"  {attempt.started_at:%H:%M:%S} {', '.join(batch)}")
+    left = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    dead = sqs.receive_message(QueueUrl=dlq_url)["Messages"][0]
+    [moved] = lam.timeline().select("dead_lettered")
+    print(
+        f"source queue -> {left['ApproximateNumberOfMessages']} visible, "
+        f"{left['ApproximateNumberOfMessagesNotVisible']} in flight"
+    )
+    print(
+        f"queue DLQ    -> {dead['Body']} "
+        f"(moved by SQS after {moved.detail['receive_count']} receives)"
+    )
+
+
+SECTIONS = [sync_section, async_failure_section, sqs_partial_batch_section]
 
 
 def run() -> None:
