@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_esm_sqs import (
     add_function,
     bodies_in,
@@ -16,6 +19,8 @@ from test_esm_sqs import (
     records,
     send,
 )
+
+from mock_lambda_async.event_sources.sqs import batch_item_failures
 
 REPORT = ["ReportBatchItemFailures"]
 
@@ -189,3 +194,35 @@ def test_powertools_fifo_processor_returns_the_failure_and_everything_after(lam:
     map_queue(function, arn, FunctionResponseTypes=REPORT)
     send(url, "a", "b", "c", MessageGroupId="g")
     assert delivered(lam)[:2] == [["a", "b", "c"], ["b", "c"]]
+
+
+# -- the response contract, property-based ------------------------------------------------------------
+@given(
+    ids=st.lists(st.uuids().map(str), min_size=1, max_size=10, unique=True),
+    data=st.data(),
+)
+def test_any_subset_of_batch_ids_is_what_comes_back(ids: list[str], data: Any) -> None:
+    reported = data.draw(st.lists(st.sampled_from(ids), unique=True))
+    payload = json.dumps({"batchItemFailures": [{"itemIdentifier": i} for i in reported]})
+    assert batch_item_failures(payload.encode(), set(ids)) == set(reported)
+
+
+@given(
+    ids=st.lists(st.uuids().map(str), min_size=1, max_size=10, unique=True),
+    bad=st.one_of(
+        st.just({"itemIdentifier": ""}),
+        st.just({"itemIdentifier": None}),
+        st.integers().map(lambda n: {"itemIdentifier": n}),
+        st.text(min_size=1).map(lambda key: {f"x{key}": "id"}),
+        st.text().map(lambda text: {"itemIdentifier": f"unknown-{text}"}),
+    ),
+    data=st.data(),
+)
+def test_one_invalid_entry_fails_the_whole_batch(
+    ids: list[str], bad: dict[str, Any], data: Any
+) -> None:
+    good = [{"itemIdentifier": i} for i in data.draw(st.lists(st.sampled_from(ids), unique=True))]
+    position = data.draw(st.integers(min_value=0, max_value=len(good)))
+    entries = [*good[:position], bad, *good[position:]]
+    payload = json.dumps({"batchItemFailures": entries}).encode()
+    assert batch_item_failures(payload, set(ids)) is None

@@ -679,7 +679,7 @@ def list_event_source_mappings(call: Call) -> Reply:
         for m in registry.mappings.values()
         if params.get("EventSourceArn") in (None, m.source_arn)
         and wanted_fn in (None, m.function_arn)
-        and _region_of(m.arn) == call.region
+        and m.arn.split(":")[3:5] == [call.region, call.account_id]
     ]
     start = 0
     marker = params.get("Marker")
@@ -695,10 +695,6 @@ def list_event_source_mappings(call: Call) -> Reply:
     if start + size < len(mappings):
         body["NextMarker"] = mappings[start + size].uuid
     return json_reply(200, body)
-
-
-def _region_of(arn: str) -> str:
-    return arn.split(":")[3]
 
 
 def _copy(value: Any) -> Any:
