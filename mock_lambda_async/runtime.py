@@ -20,8 +20,10 @@ function's ``utils``, a test helper) is hidden; afterwards everything is put bac
 invocations the handler module stays in ``sys.modules`` only under a name unique to its
 environment (``mock_lambda_async_handler__<function>__<version>__<code hash>``). Environment
 variables, the root logger's level and handlers, ``sys.stdout``/``sys.stderr`` and ``os._exit`` are
-set for the invocation and restored after it; changes the handler makes to them are replayed on its
-next warm invocation instead of leaking into the test.
+set for the invocation and restored after it; changes the handler makes to the environment
+variables and the root logger are replayed on its next warm invocation instead of leaking into the
+test. Output is attributed by thread: what threads
+the handler starts itself print goes to the test's own output, not to the function's log.
 
 Timeouts: how a handler is stopped. The caller waits for the handler for the function's
 ``Timeout`` in *real* seconds (handler code runs for real; only the mock's scheduling is virtual).
@@ -29,9 +31,10 @@ When the time is up the invocation ends with ``Sandbox.Timedout`` and the enviro
 sent an asynchronous ``_SandboxTerminated`` exception (``PyThreadState_SetAsyncExc``). Pure-Python
 code stops at its next bytecode; code blocked in C (``time.sleep``, a socket read) stops when that
 call returns. Until it stops the thread is abandoned, like a frozen sandbox: its output is
-discarded, it can no longer change any result, and the environment is thrown away so the next
-invocation is a cold start, as after a real timeout. A handler that catches ``BaseException`` can
-swallow the stop and keep running in the background (it still affects nothing the test reads).
+discarded, it can no longer change the invocation's result, and the environment is thrown away so
+the next invocation is a cold start, as after a real timeout. A handler that catches
+``BaseException`` can swallow the stop and keep running in the background; unlike a frozen
+sandbox it can then still make AWS calls, so handlers should not do that.
 
 Process exits. ``sys.exit``/``SystemExit`` and ``os._exit`` (patched for invocation threads while
 an invocation runs) end the invocation with ``Runtime.ExitError`` instead of ending the test
@@ -724,13 +727,12 @@ class Runtime:
         if finished:
             self._capture.routes.pop(ident, None)
             self._capture.request_ids.pop(ident, None)
-        else:
-            # Abandoned: whatever it still prints goes nowhere (a frozen sandbox logs nothing).
-            self._capture.routes[ident] = _LogBuffer()
-            environment.worker.kill()
-            outcome.done = False
-            outcome.duration_ms = timeout_s * 1000
-        return outcome
+            return outcome
+        # Abandoned: whatever it still prints goes nowhere (a frozen sandbox logs nothing), and
+        # whatever it still records lands in an outcome nobody reads.
+        self._capture.routes[ident] = _LogBuffer()
+        environment.worker.kill()
+        return _Outcome(done=False, duration_ms=timeout_s * 1000)
 
     def _init_job(self, environment: _Environment, config: _Config) -> Callable[[_Outcome], None]:
         def job(outcome: _Outcome) -> None:

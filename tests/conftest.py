@@ -76,20 +76,37 @@ def lambda_client() -> Any:
 
 @pytest.fixture(scope="module")
 def one_boto3_session() -> Iterator[None]:
-    """Reuse one boto3 session for the module's ``boto3.client`` calls, however many activations.
+    """One boto3 session, and one client per service and region, for the whole module.
 
     moto clears ``boto3.DEFAULT_SESSION`` on every start, and a fresh session parses every service
-    model again (a few tenths of a second per test). Opt in with
+    model again, a few tenths of a second per test; creating clients costs more than most calls.
+    Clients stay valid across activations (interception is in botocore's built-in handlers), so
+    ``boto3.client`` hands back the same one. A test that registers its own event handlers on a
+    client must unregister them. Opt in with
     ``pytestmark = pytest.mark.usefixtures("one_boto3_session")``.
     """
+    import mock_lambda_async  # noqa: F401 - a session copies botocore's handlers when created
+
     session = boto3.Session(region_name=REGION)
-    original = boto3.setup_default_session
+    original_setup, original_client = boto3.setup_default_session, boto3.client
+    clients: dict[Any, Any] = {}
 
     def setup_default_session(**kwargs: Any) -> None:
         boto3.DEFAULT_SESSION = session
 
+    def client(*args: Any, **kwargs: Any) -> Any:
+        try:
+            key = (args, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            return original_client(*args, **kwargs)
+        if key not in clients:
+            clients[key] = original_client(*args, **kwargs)
+        return clients[key]
+
     boto3.setup_default_session = setup_default_session
+    boto3.client = client  # type: ignore[assignment]
     try:
         yield
     finally:
-        boto3.setup_default_session = original
+        boto3.setup_default_session, boto3.client = original_setup, original_client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import unittest
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -229,22 +230,33 @@ def test_a_client_created_right_after_import_never_reaches_aws() -> None:
 
 
 # -- nothing reaches an HTTP layer for what we answer ---------------------------------------------
+@contextlib.contextmanager
+def before_send(client: Any, handler: Callable[..., Any]) -> Iterator[None]:
+    """``handler`` runs first on every request that reaches the HTTP layer (moto's stub)."""
+    client.meta.events.register_first("before-send", handler)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister("before-send", handler)
+
+
 def test_invoke_never_reaches_the_http_layer() -> None:
     sent: list[str] = []
     client = boto3.client("lambda", region_name=REGION)
-    client.meta.events.register_first("before-send", lambda request, **_: sent.append(request.url))
     with mock_lambda_async():
         create_function("echo", ECHO)
-        sent.clear()
-        assert invoke_echo(client) == {"n": 1}
+        with before_send(client, lambda request, **_: sent.append(request.url)):
+            assert invoke_echo(client) == {"n": 1}
     assert sent == []
 
 
 def test_operations_we_do_not_own_go_to_moto() -> None:
     sent: list[str] = []
     client = boto3.client("iam", region_name=REGION)
-    client.meta.events.register_first("before-send", lambda request, **_: sent.append(request.url))
-    with mock_lambda_async():
+    with (
+        before_send(client, lambda request, **_: sent.append(request.url)),
+        mock_lambda_async(),
+    ):
         assert client.list_roles()["Roles"] == []
     assert len(sent) == 1 and "iam.amazonaws.com" in sent[0]
 
@@ -263,8 +275,7 @@ def _http_layer(request: Any, **_: Any) -> AWSResponse | None:
 
 def test_after_exit_our_handlers_are_inert() -> None:
     client = boto3.client("lambda", region_name=REGION)
-    client.meta.events.register_first("before-send", _http_layer)
-    with mock_aws():
+    with before_send(client, _http_layer), mock_aws():
         with mock_lambda_async():
             create_function("echo", ECHO)
             assert invoke_echo(client) == {"n": 1}
