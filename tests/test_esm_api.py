@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timezone
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from conftest import ACCOUNT, REGION
+from test_esm_sqs import add_function, client
 
 from mock_lambda_async import mock_lambda_async
-
-
-@functools.cache
-def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)
 
 
 def queue(name: str = "jobs", **attributes: str) -> str:
@@ -43,7 +37,7 @@ def table_stream(name: str = "orders") -> str:
 
 
 def function(lam: Any, name: str = "worker", **config: Any) -> None:
-    lam.add_function(name, lambda event, context: None, **config)
+    add_function(lam, name, **config)
 
 
 def create(**params: Any) -> dict[str, Any]:
@@ -521,3 +515,22 @@ def test_boto3_paginator_lists_every_mapping(lam: Any) -> None:
     paginator = client("lambda").get_paginator("list_event_source_mappings")
     pages = paginator.paginate(PaginationConfig={"PageSize": 1})
     assert [m["UUID"] for page in pages for m in page["EventSourceMappings"]] == created
+
+
+def test_update_checks_the_visibility_timeout_again(lam: Any) -> None:
+    function(lam)
+    uuid = create(EventSourceArn=queue())["UUID"]
+    client("lambda").update_function_configuration(FunctionName="worker", Timeout=60)
+    assert error_of(
+        client("lambda").update_event_source_mapping, UUID=uuid, BatchSize=5
+    ) == invalid("Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds")
+
+
+def test_an_empty_filter_criteria_removes_the_filters(lam: Any) -> None:
+    function(lam)
+    pattern = '{"body": {"kind": ["order"]}}'
+    uuid = create(EventSourceArn=queue(), FilterCriteria={"Filters": [{"Pattern": pattern}]})[
+        "UUID"
+    ]
+    response = client("lambda").update_event_source_mapping(UUID=uuid, FilterCriteria={})
+    assert "FilterCriteria" not in response

@@ -648,8 +648,7 @@ def update_event_source_mapping(call: Call) -> Reply:
     fn, shown_arn = mapping.function, mapping.function_arn
     if params.get("FunctionName"):
         fn, shown_arn = _resolve_function(params["FunctionName"], call)
-    if params.get("FunctionName") or "BatchSize" in given:
-        _check_function(fn, source)
+    _check_function(fn, source)
     mapping.config.clear()
     mapping.config.update(config)
     mapping.function, mapping.function_arn = fn, shown_arn
