@@ -25,6 +25,7 @@ from typing import Any, TypeVar, cast, overload
 import moto.core.models  # noqa: F401
 
 from . import assertions
+from .botocore_loader import share_loaders, stop_sharing
 from .clock import Scheduler, VirtualClock
 from .interception import interceptor
 from .metrics import Attempt, History, Timeline, TimelineEntry
@@ -321,6 +322,7 @@ class MockLambdaAsync:
 
         if self._controller is not None:
             raise RuntimeError("this mock_lambda_async activation is already started")
+        share_loaders()
         if not MockAWS._mocks_active:
             self._moto = mock_aws()
             self._moto.start()
@@ -359,6 +361,7 @@ class MockLambdaAsync:
                 if self._moto is not None:
                     self._moto.stop()
                     self._moto = None
+                stop_sharing()
 
     def __enter__(self) -> LambdaAsyncController:
         return self.start()
