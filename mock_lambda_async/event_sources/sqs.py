@@ -100,6 +100,7 @@ class SqsPoller:
         self._filters_source: Any = None
         self._filters: list[EventPattern] = []
         self._scanned: tuple[list[Any], int] = ([], 0)
+        self._head: tuple[list[Any], int, int, int, Any, int | None] | None = None
 
     # -- scheduler protocol -----------------------------------------------------------------------
     def poll(self, now_ms: int) -> int | None:
@@ -192,21 +193,33 @@ class SqsPoller:
         available: list[Any] = []
         expired: list[Any] = []
         redriven: list[Any] = []
-        soonest: int | None = None
         messages = queue._messages
         end = len(messages)
-        for position, message in enumerate(messages):
+        start, soonest = self._hidden_head(messages, now_ms)
+        head_open = True  # messages[:position] are all still in flight or delayed
+        for position in range(start, end):
+            message = messages[position]
             if message.sent_timestamp + retention_ms <= now_ms:
                 expired.append(message)
+                head_open = False
                 continue
-            if now_ms <= message.visible_at:
-                ready_at = math.floor(message.visible_at) + 1
+            if now_ms <= message.visible_at or now_ms < message.delayed_until:
+                if now_ms <= message.visible_at:
+                    ready_at = math.floor(message.visible_at) + 1
+                else:
+                    ready_at = math.ceil(message.delayed_until)
                 soonest = ready_at if soonest is None or ready_at < soonest else soonest
+                if head_open:
+                    self._head = (
+                        messages,
+                        now_ms,
+                        _moto_changes[0],
+                        position + 1,
+                        message,
+                        soonest,
+                    )
                 continue
-            if now_ms < message.delayed_until:
-                ready_at = math.ceil(message.delayed_until)
-                soonest = ready_at if soonest is None or ready_at < soonest else soonest
-                continue
+            head_open = False
             if fifo:
                 if message in pending:
                     pending.discard(message)  # its consumer timed out: visible again
@@ -229,6 +242,29 @@ class SqsPoller:
             for message in redriven:
                 self._redrive(queue, message)
         return available, soonest
+
+    def _hidden_head(self, messages: list[Any], now_ms: int) -> tuple[int, int | None]:
+        """Where to start scanning: past the run of hidden messages a previous round saw.
+
+        Failed messages stay in flight at the front of the queue; rounds at the same virtual time
+        would otherwise step over them again and again. The remembered run still holds while time
+        has not moved, nothing outside the poller changed a visibility, and the list was only
+        appended to or shortened after the run (its last message is still where it was).
+        """
+        head = self._head
+        if head is None:
+            return 0, None
+        listed, at, changes, length, last, soonest = head
+        if (
+            listed is messages
+            and at == now_ms
+            and changes == _moto_changes[0]
+            and length <= len(messages)
+            and messages[length - 1] is last
+        ):
+            return length, soonest
+        self._head = None
+        return 0, None
 
     def _redrive(self, queue: Any, message: Any) -> None:
         """SQS moves a message past ``maxReceiveCount`` to the queue's dead-letter queue."""
@@ -572,6 +608,8 @@ _active = 0
 _saved: dict[str, Any] = {}
 #: Bumped whenever a message's visibility or delay changes (invalidates cached queue counts).
 _generation = [0]
+#: Bumped when moto (a receive, ChangeMessageVisibility, a delay) changes a visibility or delay.
+_moto_changes = [0]
 
 
 def _notify(queue: Any) -> None:
@@ -660,6 +698,7 @@ def _patch() -> None:
 
     def message_change_visibility_counted(self: Any, visibility_timeout: int) -> None:
         _generation[0] += 1
+        _moto_changes[0] += 1
         message_change_visibility(self, visibility_timeout)
         # moto shows a message again once ``now > visible_at``; SQS hides it for exactly the
         # timeout (0 shows it at once), so the deadline is stored one millisecond early.
@@ -667,6 +706,7 @@ def _patch() -> None:
 
     def message_delay_counted(self: Any, delay_seconds: int) -> None:
         _generation[0] += 1
+        _moto_changes[0] += 1
         message_delay(self, delay_seconds)
 
     _saved.update(
