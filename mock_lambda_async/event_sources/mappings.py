@@ -110,7 +110,9 @@ class EventSourceMapping:
     ``ParallelizationFactor``, ``TumblingWindowInSeconds``, ``DestinationConfig``,
     ``FunctionResponseTypes``, ``FilterCriteria``, ``ScalingConfig``) with defaults filled in, so
     pollers read ``mapping.config["BatchSize"]`` and see updates live. ``FilterCriteria`` and
-    ``ScalingConfig`` are present only when set.
+    ``ScalingConfig`` are present only when set; ``StartingPositionTimestamp`` is in epoch seconds.
+    ``function`` is the function as resolved when the mapping was created or updated (an alias
+    keeps its name: resolve it again to follow the alias), ``function_arn`` the ARN AWS shows.
     """
 
     uuid: str
