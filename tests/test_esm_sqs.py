@@ -534,3 +534,16 @@ def test_function_deleted_leaves_messages_in_the_queue(lam: Any) -> None:
     send(url, "a")
     lam.drain()
     assert counts(url) == (1, 0)
+
+
+def test_a_batch_stays_under_the_6_mb_payload_limit() -> None:
+    with mock_lambda_async(auto_drain=False) as lam:
+        function = add_function(lam)
+        url, arn = queue(MaximumMessageSize="1048576")
+        map_queue(function, arn, BatchSize=100, MaximumBatchingWindowInSeconds=1)
+        for index in range(30):
+            send(url, chr(65 + index) * 250_000)
+        lam.advance(1)
+        sizes = [len(attempt.payload) for attempt in lam.invocations("worker")]
+        assert sum(len(batch) for batch in delivered(lam)) == 30
+    assert len(sizes) > 1 and max(sizes) <= 6_291_456
