@@ -104,3 +104,17 @@ def test_a_queue_delay_holds_messages_back_from_the_mapping(lam: Any) -> None:
     send(url, "a")
     [attempt] = lam.invocations("worker")
     assert (attempt.started_at - before).total_seconds() == 15
+
+
+def test_moto_sqs_is_itself_again_after_the_mock() -> None:
+    from moto.core import utils
+    from moto.sqs import models
+
+    originals = (models.Queue.add_message, models.SQSBackend.receive_message, utils.unix_time)
+    with mock_lambda_async(), mock_lambda_async():
+        pass
+    assert (
+        models.Queue.add_message,
+        models.SQSBackend.receive_message,
+        models.unix_time,
+    ) == originals
