@@ -39,7 +39,7 @@ from .delivery import DeliveryFailed, deliver_dead_letter, deliver_record, invoc
 from .event_invoke_config import settings_for
 from .functions import moto_function, parse_function_name
 from .interception import AwsError
-from .metrics import History, put_metric
+from .metrics import History, put_invocation_metrics, put_metric
 from .runtime import InvocationResult, Runtime
 
 if TYPE_CHECKING:
@@ -247,14 +247,12 @@ class AsyncQueue:
         """The attempt ends (``duration_ms`` is the virtual duration if one was set)."""
         fn = event.fn
         self.history.finish_attempt(record, result)
-        put_metric(self.controller, fn, "Invocations", 1)
-        put_metric(self.controller, fn, "Duration", duration_ms, "Milliseconds")
+        put_invocation_metrics(self.controller, fn, result, duration_ms)
         event.result = result
         settings = settings_for(self.controller, fn)
         if result.ok:
             self._succeed(event, settings)
             return
-        put_metric(self.controller, fn, "Errors", 1)
         event.error_message = result.error_message or ""
         if event.attempts > settings.maximum_retry_attempts:
             self._give_up(event, settings, RETRIES_EXHAUSTED)

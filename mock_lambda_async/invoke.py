@@ -15,7 +15,7 @@ from .async_queue import enqueue
 from .concurrency import check_sync_invoke
 from .functions import resolve
 from .interception import AwsError, Call, Reply, operation
-from .metrics import History
+from .metrics import History, put_invocation_metrics
 from .runtime import Runtime, decode_client_context
 
 #: Request payload limits in bytes. Sync: 6 MB. Event: 1 MB since Oct 2025 (256 KB before).
@@ -136,6 +136,7 @@ def invoke(call: Call) -> Reply:
     attempt = history.start_attempt(fn, payload, trigger="sync", attempt=1)
     result = runtime.run(fn, payload, client_context=client_context)
     history.finish_attempt(attempt, result)
+    put_invocation_metrics(call.controller, fn, result)
     # The response's request id is the invocation's (what ``context.aws_request_id`` and the log
     # lines show), which is how a caller finds its invocation in CloudWatch Logs.
     headers = {

@@ -613,3 +613,21 @@ def put_metric(
             }
         ],
     )
+
+
+def put_invocation_metrics(
+    controller: LambdaAsyncController,
+    fn: ResolvedFunction,
+    result: InvocationResult,
+    duration_ms: float | None = None,
+) -> None:
+    """``Invocations``, ``Duration`` and (for a function error) ``Errors`` of one attempt.
+
+    Every trigger counts an attempt the same way; ``duration_ms`` overrides the measured duration
+    when the attempt was given a virtual one.
+    """
+    put_metric(controller, fn, "Invocations", 1)
+    duration = result.duration_ms if duration_ms is None else duration_ms
+    put_metric(controller, fn, "Duration", duration, "Milliseconds")
+    if not result.ok:
+        put_metric(controller, fn, "Errors", 1)

@@ -131,3 +131,21 @@ def test_async_metrics_of_an_alias_carry_its_resource(lam, cloudwatch, lambda_cl
     lam.drain()
     resource = [*_by_name("orders"), {"Name": "Resource", "Value": "orders:live"}]
     assert _sum(lam, cloudwatch, "AsyncEventsReceived", resource) == 1
+
+
+def test_sync_invokes_count_invocations_and_errors(lam, lambda_client, cloudwatch):
+    """A synchronous invoke is counted like any other attempt (Invocations, Errors)."""
+
+    def handler(event, context):
+        if event.get("fail"):
+            raise ValueError("boom")
+        return "ok"
+
+    lam.add_function("sync-metrics", handler)
+    lambda_client.invoke(FunctionName="sync-metrics", Payload=b"{}")
+    lambda_client.invoke(FunctionName="sync-metrics", Payload=b'{"fail": true}')
+    dimensions = [{"Name": "FunctionName", "Value": "sync-metrics"}]
+    assert (
+        _sum(lam, cloudwatch, "Invocations", dimensions),
+        _sum(lam, cloudwatch, "Errors", dimensions),
+    ) == (2, 1)

@@ -46,7 +46,7 @@ from ..clock import iso_ms, to_datetime
 from ..delivery import DeliveryFailed, deliver_record
 from ..functions import moto_function
 from ..interception import AwsError
-from ..metrics import History, put_metric
+from ..metrics import History, put_invocation_metrics, put_metric
 from ..mock import get_controller, on_start
 from ..runtime import InvocationResult, Runtime
 from .filtering import matches_filters, parse_filter_criteria
@@ -829,10 +829,7 @@ class StreamPoller:
             )
             batch.status = error.status
         self.history.finish_attempt(record, result)
-        put_metric(self.controller, fn, "Invocations", 1)
-        put_metric(self.controller, fn, "Duration", result.duration_ms, "Milliseconds")
-        if not result.ok:
-            put_metric(self.controller, fn, "Errors", 1)
+        put_invocation_metrics(self.controller, fn, result)
         # The values GetEventSourceMapping shows ([LDG] with-kinesis.md CLI output).
         self.mapping.last_processing_result = "OK" if result.ok else "PROBLEM: Function call failed"
         batch.invocations += 1
