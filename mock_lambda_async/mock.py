@@ -267,7 +267,12 @@ class LambdaAsyncController:
             except Exception as error:
                 errors.append(error)
         self._cleanups.clear()
+        # The record of what happened stays readable after the block (``print(lam.timeline())``);
+        # everything else is released.
+        history = self._states.get(History)
         self._states.clear()
+        if history is not None:
+            self._states[History] = history
         if errors:
             raise errors[0]
 

@@ -155,3 +155,13 @@ def test_invokes_from_many_threads_are_all_recorded(lam, lambda_client):
     attempts = lam.invocations("many")
     assert sorted(a.response for a in attempts) == list(range(12))
     assert len({a.request_id for a in attempts}) == 12
+
+
+def test_history_stays_readable_after_the_mock_exits():
+    from mock_lambda_async import mock_lambda_async
+
+    with mock_lambda_async() as controller:
+        controller.add_function("after-exit", lambda event, context: "done")
+        boto3.client("lambda", region_name="us-east-1").invoke(FunctionName="after-exit")
+    assert [a.function_name for a in controller.invocations()] == ["after-exit"]
+    assert "after-exit" in str(controller.timeline())
