@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from ..concurrency import Concurrency
 from ..functions import ResolvedFunction, resolve
 from ..interception import AwsError
-from ..metrics import History, Kind, put_metric
+from ..metrics import History, Kind, put_invocation_metrics, put_metric
 from ..mock import get_controller, on_start
 from ..moto_time import sqs_models  # (importing it puts moto's SQS on the virtual clock)
 from ..runtime import InvocationResult, Runtime
@@ -418,10 +418,8 @@ class SqsPoller:
     ) -> list[Any]:
         """Record the outcome; returns the messages to delete."""
         self.controller.state(History).finish_attempt(record, result)
-        put_metric(self.controller, fn, "Invocations", 1)
-        put_metric(self.controller, fn, "Duration", duration_ms, "Milliseconds")
+        put_invocation_metrics(self.controller, fn, result, duration_ms)
         if not result.ok:
-            put_metric(self.controller, fn, "Errors", 1)
             return []
         if "ReportBatchItemFailures" not in (
             self.mapping.config.get("FunctionResponseTypes") or []
