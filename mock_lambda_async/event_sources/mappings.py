@@ -31,6 +31,7 @@ from ..functions import (
 from ..interception import AwsError, Call, Reply, json_reply, operation
 from .filtering import parse_filter_criteria
 from .sqs import SqsPoller, sqs_queue
+from .streams import StreamPoller
 
 if TYPE_CHECKING:
     from botocore.model import Shape
@@ -232,18 +233,10 @@ class MappingRegistry:
         ]
 
 
-def _make_poller(
-    controller: LambdaAsyncController, mapping: EventSourceMapping
-) -> MappingPoller | None:
+def _make_poller(controller: LambdaAsyncController, mapping: EventSourceMapping) -> MappingPoller:
     if mapping.source_type == SQS:
         return SqsPoller(controller, mapping)
-    try:
-        from .streams import StreamPoller
-    except ImportError:
-        # The stream poller is not there (yet): the mapping exists and reads nothing.
-        return None
-    poller: MappingPoller = StreamPoller(controller, mapping)
-    return poller
+    return StreamPoller(controller, mapping)
 
 
 # -- errors -----------------------------------------------------------------------------------------
