@@ -8,14 +8,17 @@ as text, so it reaches the terminal from ``pytest-xdist`` workers too.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .assertions import TIMELINE_HEADING
-from .metrics import History
-from .mock import LambdaAsyncController, mock_lambda_async
+if TYPE_CHECKING:
+    from .metrics import History
+    from .mock import LambdaAsyncController
 
-_HISTORY = pytest.StashKey[History]()
+# The package (and moto) is imported only when a test asks for the fixture: the plugin is loaded
+# into every pytest run of an environment that has the package installed.
+_HISTORY: pytest.StashKey[History] = pytest.StashKey()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,6 +36,9 @@ def lambda_async(request: pytest.FixtureRequest) -> Iterator[LambdaAsyncControll
     Configure it with ``@pytest.mark.lambda_async(auto_drain=False, start=datetime(...))`` on the
     test, its class or its module.
     """
+    from .metrics import History
+    from .mock import mock_lambda_async
+
     marker = request.node.get_closest_marker("lambda_async")
     options = marker.kwargs if marker is not None else {}
     with mock_lambda_async(**options) as controller:
@@ -49,6 +55,8 @@ def pytest_runtest_makereport(
     history = item.stash.get(_HISTORY, None)
     if history is not None:
         if report.failed:
+            from .assertions import TIMELINE_HEADING
+
             report.sections.append((TIMELINE_HEADING, str(history.timeline())))
         if report.when == "teardown":
             # The session keeps every item to the end; it need not keep every test's history.
