@@ -1,11 +1,18 @@
 """SNS → Lambda (asynchronous) → EventBridge destination → rules → SQS queues the test reads."""
 
+import io
 import json
+import zipfile
+from pathlib import Path
 
 import boto3
 import pytest
 
 REGION = "us-east-1"
+LAMBDA_SERVICE = {"Service": "lambda.amazonaws.com"}
+TRUST_POLICY = json.dumps(
+    {"Statement": [{"Effect": "Allow", "Principal": LAMBDA_SERVICE, "Action": "sts:AssumeRole"}]}
+)
 SUCCESS = "Lambda Function Invocation Result - Success"
 FAILURE = "Lambda Function Invocation Result - Failure"
 
@@ -27,8 +34,25 @@ def route(rule, detail_type, queue_arn):
     )
 
 
+def deploy(name, **config):
+    """CreateFunction from the ``handler.py`` next to this file, zipped as for a real deployment."""
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=TRUST_POLICY)
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.write(Path(__file__).with_name("handler.py"), "handler.py")
+    return boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="handler.handler",
+        Code={"ZipFile": package.getvalue()},
+        **config,
+    )
+
+
 @pytest.fixture
-def wiring(lambda_async, deploy):
+def wiring(lambda_async):
     """Topic ``orders`` → ``reserve-stock`` → bus ``order-results`` → queues ``reserved`` and
     ``reservation-failures``; returns the topic ARN, the two queue URLs, the bus and function ARNs."""
     bus = boto3.client("events", region_name=REGION).create_event_bus(Name="order-results")
