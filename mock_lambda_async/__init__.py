@@ -6,12 +6,15 @@
 """
 
 from .clock import VirtualClock
+from .faults import Fault, Faults
 from .metrics import Attempt, Timeline, TimelineEntry
 from .mock import LambdaAsyncController, MockLambdaAsync, get_controller, mock_lambda_async
 from .runtime import InvocationResult, LambdaContext
 
 __all__ = [
     "Attempt",
+    "Fault",
+    "Faults",
     "InvocationResult",
     "LambdaAsyncController",
     "LambdaContext",

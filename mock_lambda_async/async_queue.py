@@ -18,8 +18,11 @@ Behaviour (spec §2, [DOCS] invocation-async-error-handling, [LS] recorded snaps
   backoff, 1 s doubling up to 5 min, without using a retry. INFERENCE: the same age rule applies.
 - *Reserved concurrency 0*: the event goes straight to OnFailure/DLQ, condition
   ``ZeroReservedConcurrency``, ``approximateInvokeCount`` 0.
-- *At least once*: ``lam.deliver_async_twice(...)`` makes the queue hand the next event(s) to the
-  function twice; each copy is then handled (retried, delivered) on its own.
+- *System errors* (5xx invoking the function) take the throttle's way back to the queue, with
+  the same backoff ([DOCS] "For throttling errors (429) and system errors (500-series), Lambda
+  returns the event to the queue"). Here they only come from fault injection.
+- *At least once*: ``lam.faults.duplicate_async(...)`` makes the queue hand the next event(s) to
+  the function twice; each copy is then handled (retried, delivered) on its own.
 
 DLQ ``ErrorCode`` is "the HTTP status code" ([LDG]): 200 after a function error (recorded). For
 events that never ran because of throttling or reserved concurrency 0 we send 429 with the throttle
@@ -37,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 from .concurrency import THROTTLE_MESSAGE, Concurrency
 from .delivery import DeliveryFailed, deliver_dead_letter, deliver_record, invocation_record
 from .event_invoke_config import settings_for
-from .functions import moto_function, parse_function_name
+from .faults import DUPLICATE_DELIVERY, duplicate_async, refusal
+from .functions import moto_function
 from .interception import AwsError
 from .metrics import History, put_invocation_metrics, put_metric
 from .runtime import InvocationResult, Runtime
@@ -73,12 +77,15 @@ class _Event:
     request_id: str
     received_ms: int
     attempts: int = 0
+    #: Times the event went back to the queue (throttles, system errors): drives the backoff.
     throttles: int = 0
     #: The last attempt's result, and the HTTP status / message a DLQ gets for the last failure.
     result: InvocationResult | None = None
     status: int = 200
     error_message: str = ""
     due: _Due | None = field(default=None, repr=False)
+    #: Injected faults every attempt of this copy carries (a duplicate delivery).
+    faults: tuple[str, ...] = ()
 
 
 class AsyncQueue:
@@ -88,30 +95,10 @@ class AsyncQueue:
         self.controller = controller
         self.events: dict[int, _Event] = {}
         self._ids = itertools.count(1)
-        self._duplicates: list[list[Any]] = []  # [function name or None, remaining count]
 
     @property
     def history(self) -> History:
         return self.controller.state(History)
-
-    # -- at-least-once ----------------------------------------------------------------------------
-    def deliver_twice(self, function_name: str | None = None, count: int = 1) -> None:
-        """Deliver each of the next ``count`` events (of ``function_name``, or any) twice."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError(f"count must be an int >= 1, not {count!r}")
-        name = None
-        if function_name is not None:
-            name = parse_function_name(function_name, "us-east-1", "000000000000").name
-        self._duplicates.append([name, count])
-
-    def _take_duplicate(self, fn: ResolvedFunction) -> bool:
-        for entry in self._duplicates:
-            if entry[0] in (None, fn.name):
-                entry[1] -= 1
-                if entry[1] == 0:
-                    self._duplicates.remove(entry)
-                return True
-        return False
 
     # -- entry ------------------------------------------------------------------------------------
     def put(
@@ -130,11 +117,10 @@ class AsyncQueue:
             detail["source"] = source
         self.history.note("queued", function_name=fn.name, request_id=request_id, **detail)
         put_metric(self.controller, fn, "AsyncEventsReceived", 1)
-        copies = 2 if self._take_duplicate(fn) else 1
-        for copy in range(copies):
-            if copy:
-                self.history.note("duplicated", function_name=fn.name, request_id=request_id)
-            self._schedule(_Event(fn, payload, trigger, request_id, now), now)
+        self._schedule(_Event(fn, payload, trigger, request_id, now), now)
+        if duplicate_async(self.controller, fn, request_id):
+            copy = _Event(fn, payload, trigger, request_id, now, faults=(DUPLICATE_DELIVERY,))
+            self._schedule(copy, now)
         return request_id
 
     def _schedule(self, event: _Event, due_ms: int) -> None:
@@ -165,7 +151,11 @@ class AsyncQueue:
         if self._age_ms(event) >= settings.maximum_event_age_s * 1000:
             self._give_up(event, settings, EVENT_AGE_EXCEEDED)
             return
-        reason = concurrency.throttle_reason(fn)
+        refused = refusal(self.controller, fn, trigger=event.trigger, request_id=event.request_id)
+        if refused is not None and refused.throttle_reason is None:
+            self._system_error(event, settings, refused.error)
+            return
+        reason = concurrency.throttle_reason(fn) if refused is None else refused.throttle_reason
         if reason is not None:
             self._throttle(event, settings, reason)
             return
@@ -176,12 +166,9 @@ class AsyncQueue:
         return now - event.received_ms
 
     def _throttle(self, event: _Event, settings: AsyncSettings, reason: str) -> None:
-        event.throttles += 1
         put_metric(self.controller, event.fn, "Throttles", 1)
         if event.result is None:
             event.status, event.error_message = 429, THROTTLE_MESSAGE
-        delay = min(THROTTLE_BACKOFF_FIRST_S * 2 ** (event.throttles - 1), THROTTLE_BACKOFF_MAX_S)
-        due = self.controller.clock.now_ms() + delay * 1000
         self.history.note(
             "throttled",
             function_name=event.fn.name,
@@ -189,6 +176,22 @@ class AsyncQueue:
             reason=reason,
             trigger=event.trigger,
         )
+        self._back_off(event, settings, "throttled")
+
+    def _system_error(self, event: _Event, settings: AsyncSettings, error: AwsError) -> None:
+        """A 5xx invoking the function: back to the queue like a throttle, not counted as one.
+
+        INFERENCE: a DLQ then gets the error's status and message, as it gets 429 for a throttle.
+        """
+        if event.result is None:
+            event.status, event.error_message = error.status, error.message
+        self._back_off(event, settings, error.code)
+
+    def _back_off(self, event: _Event, settings: AsyncSettings, why: str) -> None:
+        """Try again after 1 s, doubling up to 5 min, unless that is past the event's age."""
+        event.throttles += 1
+        delay = min(THROTTLE_BACKOFF_FIRST_S * 2 ** (event.throttles - 1), THROTTLE_BACKOFF_MAX_S)
+        due = self.controller.clock.now_ms() + delay * 1000
         if self._age_ms(event, due) >= settings.maximum_event_age_s * 1000:
             self._give_up(event, settings, EVENT_AGE_EXCEEDED)
             return
@@ -198,7 +201,7 @@ class AsyncQueue:
             request_id=event.request_id,
             at=due,
             attempt=event.attempts + 1,
-            reason=f"throttled, backoff {delay} s",
+            reason=f"{why}, backoff {delay} s",
         )
         self._schedule(event, due)
 
@@ -212,6 +215,7 @@ class AsyncQueue:
             trigger=event.trigger,
             attempt=event.attempts,
             request_id=event.request_id,
+            faults=event.faults,
         )
         try:
             result = self.controller.state(Runtime).run(
@@ -334,6 +338,7 @@ class AsyncQueue:
                 request_id=event.request_id,
                 error_code=str(event.status),
                 error_message=event.error_message,
+                fn=event.fn,
             )
         except DeliveryFailed as failure:
             # [LDG] invocation-async: on a failed DLQ send Lambda deletes the event and emits

@@ -17,6 +17,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .clock import iso_ms, to_datetime
+from .faults import refused_delivery
 from .interception import AwsError
 
 if TYPE_CHECKING:
@@ -113,6 +114,10 @@ def deliver_record(
     success: bool,
 ) -> None:
     """Send an invocation record to a destination (SQS, SNS, Lambda, EventBridge, S3)."""
+    request_id = record.get("requestContext", {}).get("requestId")
+    refused = refused_delivery(controller, target_arn, function_name=fn.name, request_id=request_id)
+    if refused is not None:
+        raise DeliveryFailed(refused)
     try:
         service, region, account, resource = _split_arn(target_arn)
         if service == "sqs":
@@ -249,14 +254,22 @@ def deliver_dead_letter(
     request_id: str,
     error_code: str,
     error_message: str,
+    fn: ResolvedFunction | None = None,
 ) -> None:
     """Send a failed event's original payload to a function DLQ (SQS or SNS).
 
     Body: the event as sent ([LDG] "the original event as-is"). Attributes ``RequestID`` (String),
     ``ErrorCode`` (Number, the HTTP status: "200" for function errors), ``ErrorMessage`` (String,
     first 1 KB), as recorded (appendix (b)). SQS and SNS refuse empty attribute values, so an empty
-    error message is left out (INFERENCE).
+    error message is left out (INFERENCE). ``fn``, the failed event's function, names it on the
+    timeline when an injected fault refuses the message.
     """
+    function_name = None if fn is None else fn.name
+    refused = refused_delivery(
+        controller, target_arn, function_name=function_name, request_id=request_id
+    )
+    if refused is not None:
+        raise DeliveryFailed(refused)
     body = payload.decode("utf-8", "replace") or "{}"
     message = _truncate_utf8(error_message, DLQ_ERROR_MESSAGE_BYTES)
     values = [

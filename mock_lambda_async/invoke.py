@@ -13,6 +13,7 @@ from typing import Any
 
 from .async_queue import enqueue
 from .concurrency import check_sync_invoke
+from .faults import refuse_sync_invoke
 from .functions import resolve
 from .interception import AwsError, Call, Reply, operation
 from .metrics import History, put_invocation_metrics
@@ -131,6 +132,7 @@ def invoke(call: Call) -> Reply:
         return Reply(202, headers={"x-amzn-RequestId": request_id})
     runtime = call.controller.state(Runtime)
     runtime.check_invocable(fn)
+    refuse_sync_invoke(call.controller, fn)
     check_sync_invoke(call.controller, fn)
     history = call.controller.state(History)
     attempt = history.start_attempt(fn, payload, trigger="sync", attempt=1)

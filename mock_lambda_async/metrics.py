@@ -82,6 +82,11 @@ class Kind:
     BATCH_ITEM_FAILURES: Final = "batch_item_failures"
     #: A failed stream batch was split in two. ``count`` (records in the failed batch).
     BISECTED: Final = "bisected"
+    #: A fault injected with ``lam.faults`` took effect. ``fault`` (``duplicate_delivery``,
+    #: ``throttle``, ``service_error``, ``delivery_failure``, ``timeout``); ``trigger`` where it
+    #: applies to one (``sync``, ``async``, ``sqs``); ``reason`` (throttle reason, error code),
+    #: ``destination`` (delivery failures), ``message_id`` (SQS duplicates).
+    FAULT: Final = "fault"
 
 
 #: Every kind :class:`Kind` defines.
@@ -101,6 +106,8 @@ class Attempt:
     duration); ``duration_ms`` is the real time the handler ran. ``result`` and ``finished_at`` are
     ``None`` while the attempt is running.
     ``event`` is decoded from the stored payload on each access, so changing it changes nothing.
+    ``faults`` names the injected faults (``lam.faults``) that shaped the attempt, e.g.
+    ``("timeout",)`` or ``("duplicate_delivery",)`` for a second delivery.
     """
 
     request_id: str
@@ -113,6 +120,7 @@ class Attempt:
     started_at: datetime
     result: InvocationResult | None = None
     finished_at: datetime | None = None
+    faults: tuple[str, ...] = ()
 
     @property
     def event(self) -> Any:
@@ -165,6 +173,8 @@ class Attempt:
             outcome = "running"
         else:
             outcome = "succeeded" if self.result.ok else f"failed ({self.error})"
+        if self.faults:
+            outcome += f" [injected: {', '.join(self.faults)}]"
         return (
             f"<Attempt {name} {self.trigger} #{self.attempt} {outcome} "
             f"request_id={self.request_id!r} at {_stamp(self.started_at)}>"
@@ -417,6 +427,14 @@ def _render_bisected(d: dict[str, Any], at: datetime) -> str:
     return f"split the failed batch of {_plural(d.pop('count', '?'), 'record')} in two" + _tail(d)
 
 
+def _render_fault(d: dict[str, Any], at: datetime) -> str:
+    fault = str(d.pop("fault", "?")).replace("_", " ")
+    trigger = d.pop("trigger", None)
+    destination = d.pop("destination", None)
+    text = f"injected fault: {fault}" + (f" ({trigger})" if trigger else "")
+    return text + (f" at {destination}" if destination else "") + _reason(d) + _tail(d)
+
+
 _RENDERERS: dict[str, Callable[[dict[str, Any], datetime], str]] = {
     Kind.QUEUED: _render_queued,
     Kind.STARTED: _render_started,
@@ -433,6 +451,7 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], datetime], str]] = {
     Kind.FILTERED: _render_filtered,
     Kind.BATCH_ITEM_FAILURES: _render_batch_item_failures,
     Kind.BISECTED: _render_bisected,
+    Kind.FAULT: _render_fault,
 }
 
 
@@ -483,8 +502,12 @@ class History:
         trigger: str,
         attempt: int,
         request_id: str | None = None,
+        faults: Iterable[str] = (),
     ) -> Attempt:
-        """Record that a handler run begins; pass the returned token to :meth:`finish_attempt`."""
+        """Record that a handler run begins; pass the returned token to :meth:`finish_attempt`.
+
+        ``faults``: injected faults already known to shape this attempt (a duplicate delivery).
+        """
         record = Attempt(
             request_id or "",
             fn.name,
@@ -494,6 +517,7 @@ class History:
             attempt,
             bytes(payload),
             self.controller.now(),
+            faults=tuple(faults),
         )
         entry = TimelineEntry(
             record.started_at, Kind.STARTED, fn.name, request_id, _attempt_detail(record)
@@ -511,7 +535,10 @@ class History:
         one that lasted keeps its "started" line and gets its outcome at the time it ended.
         """
         now = self.controller.now()
-        finished = replace(record, request_id=result.request_id, result=result, finished_at=now)
+        faults = record.faults + tuple(f for f in result.faults if f not in record.faults)
+        finished = replace(
+            record, request_id=result.request_id, result=result, finished_at=now, faults=faults
+        )
         detail = _attempt_detail(finished)
         if result.ok:
             kind = Kind.SUCCEEDED

@@ -17,7 +17,7 @@ import unittest
 import zipfile
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 # moto registers its ``before-send`` stub in botocore's BUILTIN_HANDLERS when this module is
 # imported; importing it with ours means every client created after ``import mock_lambda_async``
@@ -29,6 +29,9 @@ from .botocore_loader import share_loaders, stop_sharing
 from .clock import Scheduler, VirtualClock
 from .interception import interceptor
 from .metrics import Attempt, History, Timeline, TimelineEntry
+
+if TYPE_CHECKING:
+    from .faults import Fault, Faults
 
 __all__ = ["LambdaAsyncController", "MockLambdaAsync", "get_controller", "mock_lambda_async"]
 
@@ -139,15 +142,21 @@ class LambdaAsyncController:
 
         self.state(Concurrency).set_duration(function_name, seconds)
 
-    def deliver_async_twice(self, function_name: str | None = None, count: int = 1) -> None:
-        """Make the async queue deliver the next ``count`` events (of one function, or any) twice.
+    @property
+    def faults(self) -> Faults:
+        """Fault injection: duplicate deliveries, throttles, service errors, refused deliveries
+        and timeouts, per function, for the next N events or a seeded fraction of them."""
+        from .faults import Faults
+
+        return self.state(Faults)
+
+    def deliver_async_twice(self, function_name: str | None = None, count: int = 1) -> Fault:
+        """Shorthand for ``lam.faults.duplicate_async(function_name, count=count)``.
 
         Lambda's queue delivers at least once; use this to test that handlers are idempotent.
         Both copies carry the same request id and are retried and delivered independently.
         """
-        from .async_queue import AsyncQueue
-
-        self.state(AsyncQueue).deliver_twice(function_name, count)
+        return self.faults.duplicate_async(function_name, count=count)
 
     # -- functions from callables ---------------------------------------------------------------
     def add_function(

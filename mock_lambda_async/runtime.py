@@ -74,6 +74,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from botocore.handlers import BUILTIN_HANDLERS
 
 from .clock import iso_ms
+from .faults import TIMEOUT, injected_timeout
 from .functions import ResolvedFunction
 from .interception import AwsError, interceptor, render_error, to_botocore
 
@@ -141,6 +142,8 @@ class InvocationResult:
     cold_start: bool = False
     init_duration_ms: float | None = None
     log_stream_name: str | None = None
+    #: Injected faults (``lam.faults``) that decided this result, e.g. ``("timeout",)``.
+    faults: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -666,6 +669,7 @@ class Runtime:
         invoke_log = _LogBuffer()
         init = _Outcome(done=True)
         outcome = _Outcome()
+        timeout = None
         discard = False
         try:
             with self._scope(environment, fn, config, context):
@@ -680,14 +684,21 @@ class Runtime:
                     environment.initialised = init.done and init.init_error is None
                 if environment.initialised:
                     context._start_clock()
-                    outcome = self._phase(
-                        environment,
-                        invoke_log,
-                        request_id,
-                        config.timeout_s,
-                        self._invoke_job(environment, config, payload, context),
-                    )
+                    timeout = injected_timeout(self.controller, fn, request_id)
+                    if timeout is None or timeout.options["run_handler"]:
+                        outcome = self._phase(
+                            environment,
+                            invoke_log,
+                            request_id,
+                            config.timeout_s,
+                            self._invoke_job(environment, config, payload, context),
+                        )
+                    if timeout is not None:
+                        # Ends as a real timeout does (result, log, environment discarded), now.
+                        outcome = _Outcome(done=False, duration_ms=config.timeout_s * 1000)
             result = self._result(fn, config, request_id, init, outcome, invoke_log)
+            if timeout is not None:
+                result.faults = (TIMEOUT,)
             discard = (
                 not environment.initialised or not outcome.done or outcome.exit_status is not None
             )

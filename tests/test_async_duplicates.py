@@ -1,4 +1,5 @@
-"""At-least-once delivery: ``lam.deliver_async_twice`` makes the queue hand an event over twice."""
+"""At-least-once delivery: ``lam.deliver_async_twice`` (``lam.faults.duplicate_async``) makes the
+queue hand an event over twice."""
 
 import pytest
 
@@ -79,7 +80,8 @@ def test_duplicate_is_noted_on_the_timeline(lam, lambda_client):
     _event(lambda_client, "orders")
     lam.drain()
     [queued] = lam.timeline().select("queued", function_name="orders")
-    [duplicated] = lam.timeline().select("duplicated", function_name="orders")
+    [duplicated] = lam.timeline().select("fault", function_name="orders")
+    assert duplicated.detail["fault"] == "duplicate_delivery"
     assert duplicated.request_id == queued.request_id
 
 

@@ -48,6 +48,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..concurrency import Concurrency
+from ..faults import Faults, refusal
 from ..functions import ResolvedFunction, resolve
 from ..interception import AwsError
 from ..metrics import History, Kind, put_invocation_metrics, put_metric
@@ -343,12 +344,18 @@ class SqsPoller:
     ) -> None:
         concurrency = self.controller.state(Concurrency)
         history = self.controller.state(History)
+        faults = self.controller.state(Faults)
         visibility_ms = max(int(queue.visibility_timeout) * 1000, 1)
         started: list[tuple[list[Any], bytes, Attempt]] = []
         for batch in batches:
             for message in batch:
                 _receive(queue, message, now_ms, visibility_ms)
-            reason = concurrency.throttle_reason(fn)
+            # Injected faults (lam.faults): a throttle takes the path below; a 5xx leaves the
+            # batch in flight, so it comes back when its visibility timeout ends.
+            refused = refusal(self.controller, fn, trigger="sqs")
+            if refused is not None and refused.throttle_reason is None:
+                continue
+            reason = concurrency.throttle_reason(fn) if refused is None else refused.throttle_reason
             if reason is not None:
                 put_metric(self.controller, fn, "Throttles", 1)
                 self._note(Kind.THROTTLED, trigger="sqs", reason=reason, count=len(batch))
@@ -356,7 +363,13 @@ class SqsPoller:
             payload = _event_payload(batch, queue.queue_arn, queue.region)
             self._note(Kind.POLLED, source=queue.queue_arn, count=len(batch))
             attempt = max(m.approximate_receive_count for m in batch)
-            record = history.start_attempt(fn, payload, trigger="sqs", attempt=attempt)
+            record = history.start_attempt(
+                fn,
+                payload,
+                trigger="sqs",
+                attempt=attempt,
+                faults=faults.redelivery_faults(self.mapping.source_arn, batch),
+            )
             started.append((batch, payload, record))
         duration_s = concurrency.duration_s(fn)
         finished: list[Any] = []
@@ -416,7 +429,20 @@ class SqsPoller:
         result: InvocationResult,
         duration_ms: float,
     ) -> list[Any]:
-        """Record the outcome; returns the messages to delete."""
+        """Record the outcome; returns the messages to delete (less any an injected duplicate
+        delivery keeps in flight, see :meth:`..faults.Faults.duplicate_sqs`)."""
+        delete = self._settle_batch(fn, batch, record, result, duration_ms)
+        queue_arn = self.mapping.source_arn
+        return self.controller.state(Faults).keep_for_redelivery(fn, queue_arn, delete)
+
+    def _settle_batch(
+        self,
+        fn: ResolvedFunction,
+        batch: list[Any],
+        record: Attempt,
+        result: InvocationResult,
+        duration_ms: float,
+    ) -> list[Any]:
         self.controller.state(History).finish_attempt(record, result)
         put_invocation_metrics(self.controller, fn, result, duration_ms)
         if not result.ok:
