@@ -58,7 +58,7 @@ def invoke_async(payload):
 
 
 def test_failed_order_lands_in_the_on_failure_queue(lambda_async, failures):
-    invoke_async(BAD_ORDER)
+    invoke_async(BAD_ORDER)  # Invoke(InvocationType="Event"): answered 202
 
     lambda_async.assert_failed("charge", error_type=ValueError, times=3)
     [record] = lambda_async.assert_delivered(failures, 1, condition="RetriesExhausted")
