@@ -1,0 +1,125 @@
+"""Injected faults on synchronous invokes: 429 throttles, 500 service errors, timeouts."""
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+from conftest import REGION
+
+pytestmark = pytest.mark.usefixtures("one_boto3_session")
+
+
+def _metric_sum(lam, name, function_name="orders"):
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName=name,
+        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
+        StartTime=lam.now() - timedelta(days=1),
+        EndTime=lam.now() + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return sum(point["Sum"] for point in points)
+
+
+@pytest.fixture
+def orders(lam):
+    """A function that records each event it handles."""
+    handled = []
+    lam.add_function("orders", lambda event, context: handled.append(event) or {"ok": True})
+    return handled
+
+
+def test_a_throttle_is_a_429_too_many_requests(lam, lambda_client, orders):
+    lam.faults.throttle("orders")
+    with pytest.raises(lambda_client.exceptions.TooManyRequestsException) as raised:
+        lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    response = raised.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert response["Error"]["Message"] == "Rate Exceeded."
+    assert response["Reason"] == "ConcurrentInvocationLimitExceeded"
+
+
+def test_a_throttle_carries_the_chosen_reason(lam, lambda_client, orders):
+    lam.faults.throttle("orders", reason="CallerRateLimitExceeded")
+    with pytest.raises(lambda_client.exceptions.TooManyRequestsException) as raised:
+        lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    assert raised.value.response["Reason"] == "CallerRateLimitExceeded"
+
+
+def test_a_throttled_invoke_never_runs_the_handler(lam, lambda_client, orders):
+    lam.faults.throttle("orders")
+    with pytest.raises(lambda_client.exceptions.TooManyRequestsException):
+        lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    assert (orders, lam.invocations("orders")) == ([], [])
+
+
+def test_a_throttled_invoke_counts_in_throttles(lam, lambda_client, orders):
+    lam.faults.throttle("orders")
+    with pytest.raises(lambda_client.exceptions.TooManyRequestsException):
+        lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    assert _metric_sum(lam, "Throttles") == 1
+    [throttled] = lam.timeline().select("throttled", function_name="orders")
+    assert throttled.detail["trigger"] == "sync"
+
+
+def test_the_invoke_after_the_fault_succeeds(lam, lambda_client, orders):
+    lam.faults.throttle("orders")
+    with pytest.raises(lambda_client.exceptions.TooManyRequestsException):
+        lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    response = lambda_client.invoke(FunctionName="orders", Payload=b'{"n": 2}')
+    assert json.loads(response["Payload"].read()) == {"ok": True}
+    assert orders == [{"n": 2}]
+
+
+def test_a_service_error_is_a_500_service_exception(lam, lambda_client, orders):
+    lam.faults.service_error("orders")
+    with pytest.raises(lambda_client.exceptions.ServiceException) as raised:
+        lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    response = raised.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert response["Error"]["Message"] == "An error occurred and the request cannot be processed."
+    assert response["Type"] == "Service"
+
+
+def test_a_service_error_never_runs_the_handler(lam, lambda_client, orders):
+    lam.faults.service_error("orders")
+    with pytest.raises(lambda_client.exceptions.ServiceException):
+        lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    assert orders == []
+    assert _metric_sum(lam, "Throttles") == 0
+
+
+def test_a_service_error_is_on_the_timeline(lam, lambda_client, orders):
+    lam.faults.service_error("orders")
+    with pytest.raises(lambda_client.exceptions.ServiceException):
+        lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    [fault] = lam.timeline().select("fault", function_name="orders")
+    assert fault.render().endswith("orders injected fault: service error (sync): ServiceException")
+
+
+def test_a_fault_for_another_function_leaves_this_one_alone(lam, lambda_client, orders):
+    lam.faults.service_error("billing")
+    response = lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    assert response["StatusCode"] == 200
+
+
+def test_a_dry_run_is_not_refused(lam, lambda_client, orders):
+    lam.faults.throttle("orders")
+    response = lambda_client.invoke(FunctionName="orders", InvocationType="DryRun")
+    assert response["StatusCode"] == 204
+    assert lam.faults.rules[0].hits == 0
+
+
+def test_a_timed_out_sync_invoke_answers_200_with_the_timeout_error(lam, lambda_client, orders):
+    lam.faults.timeout("orders", run_handler=False)
+    response = lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    payload = json.loads(response["Payload"].read())
+    assert (response["StatusCode"], response["FunctionError"]) == (200, "Unhandled")
+    assert payload == {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {response['ResponseMetadata']['RequestId']} Error: "
+        "Task timed out after 3.00 seconds",
+    }
