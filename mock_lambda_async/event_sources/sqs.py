@@ -100,7 +100,8 @@ class SqsPoller:
         self._in_flight = 0
         self._filters_source: Any = None
         self._filters: list[EventPattern] = []
-        self._scanned: tuple[list[Any], int] = ([], 0)
+        #: The list the last round scanned, and the range it read (``_remove`` rebuilds only that).
+        self._scanned: tuple[list[Any], int, int] = ([], 0, 0)
         self._head: tuple[list[Any], int, int, int, Any, int | None] | None = None
 
     # -- scheduler protocol -----------------------------------------------------------------------
@@ -234,8 +235,9 @@ class SqsPoller:
                 soonest = None  # stopped early: there may be more right now
                 end = position + 1
                 break
-        # Everything this round takes or removes lies in ``messages[:end]`` (later sends append).
-        self._scanned = (messages, end)
+        # Everything this round takes or removes lies in ``messages[start:end]``: before ``start``
+        # the run of hidden messages, after ``end`` later sends.
+        self._scanned = (messages, start, end)
         if expired or redriven:
             self._remove(queue, expired + redriven, deleted=expired)
             for message in expired:
@@ -468,17 +470,18 @@ class SqsPoller:
     def _remove(self, queue: Any, messages: list[Any], *, deleted: list[Any]) -> None:
         """Take ``messages`` out of the queue in one pass; ``deleted`` ones count as deleted.
 
-        When the queue's list is still the one this round scanned, only its scanned head is
-        rebuilt: a backlog of thousands is not copied for every batch.
+        When the queue's list is still the one this round scanned, only the range it scanned is
+        rebuilt: neither a backlog of thousands nor the failed messages in flight before it are
+        copied for every batch (that made a drain quadratic in the number of poison messages).
         """
         gone = {id(m) for m in messages}
-        scanned, end = self._scanned
+        scanned, start, end = self._scanned
         removed = 0
         if queue._messages is scanned:
-            kept = [m for m in scanned[:end] if id(m) not in gone]
-            removed = end - len(kept)
-            scanned[:end] = kept
-            self._scanned = (scanned, len(kept))
+            kept = [m for m in scanned[start:end] if id(m) not in gone]
+            removed = end - start - len(kept)
+            scanned[start:end] = kept
+            self._scanned = (scanned, start, start + len(kept))
         if removed < len(gone):
             queue._messages = [m for m in queue._messages if id(m) not in gone]
         pending = queue.pending_messages
