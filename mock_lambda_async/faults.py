@@ -101,7 +101,8 @@ class Fault:
     """One rule of :class:`Faults`: what it does, to whom, how often; ``cancel()`` ends it.
 
     ``target`` is the function name (or the destination ARN for delivery failures), ``None`` for
-    all; ``trigger`` is ``"async"`` or ``"sqs"`` for duplicate deliveries. ``hits`` counts the
+    all; ``trigger`` is ``"async"`` or ``"sqs"`` for duplicate deliveries; ``options`` holds the
+    rule's settings (``reason`` of a throttle, ``run_handler`` of a timeout). ``hits`` counts the
     events it affected so far.
     """
 
@@ -146,8 +147,9 @@ class Fault:
         how = f"next {self.count}" if self.fraction is None else f"{self.fraction:.0%} of events"
         if self.fraction is not None and self.count is not None:
             how += f", at most {self.count}"
+        hits = f"{self.hits} hit" if self.hits == 1 else f"{self.hits} hits"
         state = "" if self.active else ", done"
-        return f"<Fault {what} of {self.target or 'all'}: {how}, {self.hits} hit{state}>"
+        return f"<Fault {what} of {self.target or 'all'}: {how}, {hits}{state}>"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
 
 def _invoke(lambda_client, name, order):
-    lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"o": order}))
+    lambda_client.invoke(
+        FunctionName=name, InvocationType="Event", Payload=json.dumps({"o": order})
+    )
 
 
 def _duplicated_orders(lam, name="orders"):
@@ -128,9 +130,11 @@ def test_rules_apply_oldest_first(lam, lambda_client):
 
 
 def test_repr_says_what_the_rule_does():
-    assert repr(Fault("throttle", "orders", 2, None)) == "<Fault throttle of orders: next 2, 0 hit>"
+    assert (
+        repr(Fault("throttle", "orders", 2, None)) == "<Fault throttle of orders: next 2, 0 hits>"
+    )
     assert repr(Fault("duplicate_delivery", None, None, 0.25, trigger="sqs")) == (
-        "<Fault duplicate_delivery (sqs) of all: 25% of events, 0 hit>"
+        "<Fault duplicate_delivery (sqs) of all: 25% of events, 0 hits>"
     )
 
 
