@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import ctypes
 import decimal
 import importlib
@@ -66,6 +67,7 @@ import traceback
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import ModuleType, TracebackType
@@ -438,6 +440,210 @@ class _Capture:
         self._real_exit(status)
 
 
+# -- invocation context: what an invocation's threads share ----------------------------------------
+@dataclass(eq=False)
+class _InvocationScope:
+    """One running invocation, as seen from every thread working for it.
+
+    ``environ`` is the function's environment (what ``os.environ`` shows its threads); ``parent``
+    the invocation whose handler started this one (``None`` for the test's own calls and the
+    scheduler's), so a nested invocation knows the chain it belongs to.
+    """
+
+    environ: dict[str, str]
+    parent: _InvocationScope | None = None
+
+    def lineage(self) -> Iterator[_InvocationScope]:
+        scope = self.parent
+        while scope is not None:
+            yield scope
+            scope = scope.parent
+
+
+#: The invocation the current thread works for. The worker runs each phase in a copy of the
+#: caller's context with this set; threads and pool tasks a handler starts inherit it (see
+#: :func:`_hold_thread_hooks`), so a value the engine puts in a context variable around
+#: ``Runtime.run`` reaches every thread of the invocation.
+_SCOPE: contextvars.ContextVar[_InvocationScope | None] = contextvars.ContextVar(
+    "mock_lambda_async_invocation", default=None
+)
+
+
+class _RoutedEnviron(os._Environ[str]):
+    """``os.environ`` while a runtime exists: an invocation's threads see their function's variables.
+
+    Lambda gives each function its own process environment. Here every handler shares the test's
+    process, and invocations may overlap (threads of the test, a handler's thread pool), so the
+    variables cannot be set process-wide: the threads of an invocation read and write their
+    scope's ``environ`` instead, and every other thread the real environment, which the mock never
+    changes. The class of the existing object is swapped, so modules holding ``os.environ`` (or
+    ``from os import environ``) are covered too. Not covered: ``os.environb``, and C code reading
+    the process environment (``getenv`` in an extension, a subprocess started with ``env=None``).
+    """
+
+    def __getitem__(self, key: str) -> str:
+        scope = _SCOPE.get()
+        if scope is None:
+            return super().__getitem__(key)
+        self.encodekey(key)  # the type checks of the real mapping
+        try:
+            return scope.environ[key]
+        except KeyError:
+            raise KeyError(key) from None
+
+    def __setitem__(self, key: str, value: str) -> None:
+        scope = _SCOPE.get()
+        if scope is None:
+            super().__setitem__(key, value)
+            return
+        self.encodekey(key)
+        self.encodevalue(value)
+        scope.environ[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        scope = _SCOPE.get()
+        if scope is None:
+            super().__delitem__(key)
+            return
+        try:
+            del scope.environ[key]
+        except KeyError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        scope = _SCOPE.get()
+        if scope is None:
+            return super().__iter__()
+        return iter(list(scope.environ))
+
+    def __len__(self) -> int:
+        scope = _SCOPE.get()
+        return super().__len__() if scope is None else len(scope.environ)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+    def __repr__(self) -> str:
+        return f"environ({dict(self)!r})"
+
+
+def _real_environ() -> dict[str, str]:
+    """The process environment itself, whichever invocation the calling thread works for."""
+    environ: Any = os.environ
+    return {environ.decodekey(k): environ.decodevalue(v) for k, v in list(environ._data.items())}
+
+
+_THREAD_HOOKS_LOCK = threading.Lock()
+_THREAD_HOOK_HOLDERS = [0]
+_THREAD_HOOK_SAVED: dict[str, Any] = {}
+
+
+def _start_in_invocation(thread: threading.Thread) -> None:
+    """``Thread.start``: a thread started for an invocation runs in a copy of its context."""
+    if _SCOPE.get() is not None:
+        context = contextvars.copy_context()
+        run = thread.run
+        thread.run = lambda: context.run(run)  # type: ignore[method-assign]
+    _THREAD_HOOK_SAVED["start"](thread)
+
+
+def _submit_in_invocation(
+    executor: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> Any:
+    """``ThreadPoolExecutor.submit``: a task submitted for an invocation runs in its context.
+
+    Pool threads outlive the task that started them (a module-level pool), so the context is the
+    submitter's, task by task, like ``asyncio.to_thread``.
+    """
+    submit = _THREAD_HOOK_SAVED["submit"]
+    if _SCOPE.get() is not None:
+        return submit(executor, contextvars.copy_context().run, fn, *args, **kwargs)
+    return submit(executor, fn, *args, **kwargs)
+
+
+def _hold_thread_hooks() -> None:
+    """Install the routed ``os.environ`` and the thread hooks (first holder), counted."""
+    with _THREAD_HOOKS_LOCK:
+        _THREAD_HOOK_HOLDERS[0] += 1
+        if _THREAD_HOOK_HOLDERS[0] > 1:
+            return
+        _THREAD_HOOK_SAVED.update(
+            environ=os.environ,
+            environ_class=type(os.environ),
+            start=threading.Thread.start,
+            submit=ThreadPoolExecutor.submit,
+        )
+        os.environ.__class__ = _RoutedEnviron
+        threading.Thread.start = _start_in_invocation  # type: ignore[method-assign,assignment]
+        ThreadPoolExecutor.submit = _submit_in_invocation  # type: ignore[method-assign,assignment]
+
+
+def _release_thread_hooks() -> None:
+    with _THREAD_HOOKS_LOCK:
+        _THREAD_HOOK_HOLDERS[0] -= 1
+        if _THREAD_HOOK_HOLDERS[0] > 0:
+            return
+        _THREAD_HOOK_SAVED["environ"].__class__ = _THREAD_HOOK_SAVED["environ_class"]
+        threading.Thread.start = _THREAD_HOOK_SAVED["start"]  # type: ignore[method-assign]
+        ThreadPoolExecutor.submit = _THREAD_HOOK_SAVED["submit"]  # type: ignore[method-assign]
+        _THREAD_HOOK_SAVED.clear()
+
+
+# -- packages: one interpreter, one sys.modules, one working directory -----------------------------
+@dataclass(eq=False)
+class _PackageTurn:
+    """A packaged function's hold on the process-wide import state, and what to put back after."""
+
+    scope: _InvocationScope
+    cwd: str | None
+    hidden: dict[str, ModuleType] = field(default_factory=dict)
+
+
+#: Active package turns, oldest first. ``sys.modules``, ``sys.path`` and the working directory
+#: cannot be given to two packages at once (two ``lambda_function`` modules, two ``/var/task``),
+#: so a packaged invocation waits until every active turn belongs to an invocation it runs inside
+#: (its handler invoking it): the turns then nest, and each undoes its changes in order.
+#: Invocations of callables (``add_function``) touch none of that and never wait.
+_PACKAGE_TURNS: list[_PackageTurn] = []
+_PACKAGE_CHANGED = threading.Condition()
+
+
+def _take_package_turn(scope: _InvocationScope) -> _PackageTurn:
+    outer = {id(s) for s in scope.lineage()}
+    with _PACKAGE_CHANGED:
+        _PACKAGE_CHANGED.wait_for(lambda: all(id(t.scope) in outer for t in _PACKAGE_TURNS))
+        try:
+            cwd: str | None = os.getcwd()
+        except OSError:
+            cwd = None
+        turn = _PackageTurn(scope, cwd)
+        _PACKAGE_TURNS.append(turn)
+        return turn
+
+
+def _end_package_turn(turn: _PackageTurn, belongs: Callable[[ModuleType], bool]) -> None:
+    """Put back the working directory and the hidden modules, or hand them on.
+
+    A turn that ends while a later one is still active (a handler returned without waiting for a
+    thread of its own that invoked a packaged function) hands its originals to that turn, and
+    takes its own modules back out of what that turn hid.
+    """
+    with _PACKAGE_CHANGED:
+        index = _PACKAGE_TURNS.index(turn)
+        del _PACKAGE_TURNS[index]
+        if index == len(_PACKAGE_TURNS):
+            if turn.cwd is not None:
+                with contextlib.suppress(OSError):
+                    os.chdir(turn.cwd)
+            sys.modules.update(turn.hidden)
+        else:
+            later = _PACKAGE_TURNS[index]
+            later.cwd = turn.cwd
+            kept = {n: m for n, m in later.hidden.items() if not belongs(m)}
+            later.hidden = {**kept, **turn.hidden}
+        _PACKAGE_CHANGED.notify_all()
+
+
 # -- environments -----------------------------------------------------------------------------------
 class _SandboxTerminated(BaseException):
     """Raised inside an abandoned worker thread to stop it."""
@@ -517,6 +723,8 @@ class _Environment:
     env_changes: dict[str, str | None] = field(default_factory=dict)
     root_level: int | None = None
     root_handlers: list[logging.Handler] = field(default_factory=list)
+    #: The invocation running in this environment (set by ``_scope`` for its phases).
+    scope: _InvocationScope | None = None
 
 
 @dataclass(frozen=True)
@@ -595,6 +803,10 @@ class Runtime:
         self._loaded_names: set[str] = set()
         self._capture = _Capture(controller.clock.now_ms)
         self._lock = threading.RLock()
+        #: Root logger states to restore, one per running invocation (see ``_scope``).
+        self._root_states: list[list[Any]] = []
+        _hold_thread_hooks()
+        self._holds_thread_hooks = True
 
     # -- registration ---------------------------------------------------------------------------
     def register_callable(
@@ -734,7 +946,10 @@ class Runtime:
         ident = environment.worker.ident
         self._capture.routes[ident] = log
         self._capture.request_ids[ident] = request_id
-        finished = environment.worker.run(lambda: job(outcome), timeout_s)
+        # The handler runs in a copy of the caller's context, as part of its invocation.
+        context = contextvars.copy_context()
+        context.run(_SCOPE.set, environment.scope)
+        finished = environment.worker.run(lambda: context.run(job, outcome), timeout_s)
         if finished:
             self._capture.routes.pop(ident, None)
             self._capture.request_ids.pop(ident, None)
@@ -874,14 +1089,20 @@ class Runtime:
             "LAMBDA_TASK_ROOT": str(code.directory) if code is not None else TASK_ROOT,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
         }
+        scope = _InvocationScope(_real_environ(), parent=_SCOPE.get())
+        scope.environ.update(variables)
+        _apply_environ(scope.environ, environment.env_changes)
+        applied = dict(scope.environ)
+        environment.scope = scope
+        # Waiting for the package turn happens before taking the runtime's lock, which nested
+        # invocations (the turn's holder invoking a function) need.
+        turn = _take_package_turn(scope) if code is not None else None
         with self._lock:
-            saved_environ = dict(os.environ)
-            os.environ.update(variables)
-            _apply_environ(environment.env_changes)
-            applied = dict(os.environ)
             root = logging.getLogger()
             saved_level = root.level
             saved_handlers = list(root.handlers)
+            root_state: list[Any] = [saved_level, saved_handlers]
+            self._root_states.append(root_state)
             if environment.root_level is not None:
                 root.setLevel(environment.root_level)
             added = [h for h in environment.root_handlers if h not in root.handlers]
@@ -889,10 +1110,8 @@ class Runtime:
                 # First, so ``logging.getLogger().handlers[0]`` is the runtime's, as on Lambda.
                 added.insert(0, self._capture.handler)
             root.handlers[:0] = added
-            hidden: dict[str, ModuleType] = {}
-            saved_cwd = os.getcwd()
-            if code is not None:
-                hidden = self._hide_modules(code)
+            if code is not None and turn is not None:
+                turn.hidden = self._hide_modules(code)
                 sys.modules.update(environment.modules)
                 present = set(sys.modules)
                 sys.path.insert(0, str(code.directory))
@@ -905,25 +1124,45 @@ class Runtime:
             with self._lock:
                 self.controller.invocation_finished()
                 self._capture.leave()
-                if code is not None:
-                    with contextlib.suppress(OSError):
-                        os.chdir(saved_cwd)
+                if code is not None and turn is not None:
                     with contextlib.suppress(ValueError):
                         sys.path.remove(str(code.directory))
-                    self._collect_modules(environment, code, present)
-                    sys.modules.update(hidden)
+                    if _PACKAGE_TURNS[-1] is turn:
+                        self._collect_modules(environment, code, present)
+
+                    def belongs(module: ModuleType) -> bool:
+                        if _is_under(_module_location(module), code.directory):
+                            environment.modules.setdefault(module.__name__, module)
+                            return True
+                        return False
+
+                    _end_package_turn(turn, belongs)
                 environment.root_level = root.level if root.level != saved_level else None
                 environment.root_handlers = [
                     h
                     for h in root.handlers
                     if h not in saved_handlers and h is not self._capture.handler
                 ]
-                root.setLevel(saved_level)
-                root.handlers[:] = saved_handlers
-                environment.env_changes.update(_environ_changes(applied, dict(os.environ)))
-                _restore_environ(saved_environ)
+                self._restore_root(root_state)
+                environment.env_changes.update(_environ_changes(applied, scope.environ))
         if environment.alias is None and environment.handler_module in environment.modules:
             environment.alias = self._register_alias(fn, config, environment)
+
+    def _restore_root(self, state: list[Any]) -> None:
+        """Put the root logger back as this invocation found it, or hand that on.
+
+        Invocations may end in any order (threads). The latest to start restores what it found;
+        one that ends earlier passes what it found to the next one, so the last to end restores
+        what the test had.
+        """
+        index = next(i for i, found in enumerate(self._root_states) if found is state)
+        del self._root_states[index]
+        if index < len(self._root_states):
+            self._root_states[index][:] = state
+            return
+        root = logging.getLogger()
+        root.setLevel(state[0])
+        root.handlers[:] = state[1]
 
     def _hide_modules(self, code: _Code) -> dict[str, ModuleType]:
         """Take out of ``sys.modules`` what the package's own modules must not collide with.
@@ -1160,6 +1399,9 @@ class Runtime:
     def close(self) -> None:
         """Undo everything: workers, module aliases, leftover modules, caches, extracted code."""
         self._capture.close()
+        if self._holds_thread_hooks:
+            self._holds_thread_hooks = False
+            _release_thread_hooks()
         with self._lock:
             for environments in list(self._pool.values()):
                 for environment in list(environments):
@@ -1185,26 +1427,18 @@ class Runtime:
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-def _apply_environ(changes: dict[str, str | None]) -> None:
+def _apply_environ(environ: dict[str, str], changes: dict[str, str | None]) -> None:
     for key, value in changes.items():
         if value is None:
-            os.environ.pop(key, None)
+            environ.pop(key, None)
         else:
-            os.environ[key] = value
+            environ[key] = value
 
 
 def _environ_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, str | None]:
     changes: dict[str, str | None] = {k: v for k, v in after.items() if before.get(k) != v}
     changes.update({k: None for k in before if k not in after})
     return changes
-
-
-def _restore_environ(saved: dict[str, str]) -> None:
-    for key in [k for k in os.environ if k not in saved]:
-        del os.environ[key]
-    for key, value in saved.items():
-        if os.environ.get(key) != value:
-            os.environ[key] = value
 
 
 def _module_location(module: Any) -> str | None:
