@@ -133,16 +133,20 @@ class Scheduler:
             candidates += [h for h in self._poll_hints.values() if h is not None]
             return min(candidates) if candidates else None
 
-    def run_until(self, limit_ms: int | None) -> int:
+    def run_until(self, limit_ms: int | None, *, if_idle: bool = False) -> int:
         """Run everything due up to ``limit_ms`` (``None``: until idle). Returns the steps run.
 
         Virtual time ends at ``limit_ms`` when given, else at the time of the last item run.
         Re-entrant calls (a handler that calls ``advance``) are refused: time cannot move inside an
-        invocation.
+        invocation. ``if_idle``: when the scheduler is already running (on this thread or another),
+        return 0 instead. The claim is atomic, so two threads never run the loop at once.
         """
-        if self._running:
-            raise RuntimeError("virtual time cannot be moved from inside a running invocation")
-        self._running = True
+        with self._lock:
+            if self._running:
+                if if_idle:
+                    return 0
+                raise RuntimeError("virtual time cannot be moved from inside a running invocation")
+            self._running = True
         steps = 0
         try:
             while steps < self.MAX_STEPS:

@@ -98,7 +98,8 @@ class LambdaAsyncController:
     def before_api_call(self) -> None:
         """Called for every AWS call while active: with ``auto_drain``, settle pending work first.
 
-        Calls made by a running handler, or while the scheduler itself runs, never drain.
+        Calls made by a running handler, or while the scheduler itself runs (on any thread: calls
+        from several threads of the test), never drain.
         """
         if (
             self.auto_drain
@@ -108,7 +109,7 @@ class LambdaAsyncController:
         ):
             self._draining = True
             try:
-                self.drain()
+                self.scheduler.run_until(None, if_idle=True)
             finally:
                 self._draining = False
 
