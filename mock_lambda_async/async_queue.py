@@ -37,6 +37,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import recursion
 from .concurrency import THROTTLE_MESSAGE, Concurrency
 from .delivery import DeliveryFailed, deliver_dead_letter, deliver_record, invocation_record
 from .event_invoke_config import settings_for
@@ -86,6 +87,10 @@ class _Event:
     due: _Due | None = field(default=None, repr=False)
     #: Injected faults every attempt of this copy carries (a duplicate delivery).
     faults: tuple[str, ...] = ()
+    #: The chain of requests the event arrived in, and the one its last attempt ran in
+    #: (:mod:`.recursion`): what the function hands on, and its destinations, belong to it.
+    chain: recursion.Lineage | None = None
+    ran_in: recursion.Lineage | None = None
 
 
 class AsyncQueue:
@@ -117,9 +122,12 @@ class AsyncQueue:
             detail["source"] = source
         self.history.note("queued", function_name=fn.name, request_id=request_id, **detail)
         put_metric(self.controller, fn, "AsyncEventsReceived", 1)
-        self._schedule(_Event(fn, payload, trigger, request_id, now), now)
+        chain = recursion.current()
+        self._schedule(_Event(fn, payload, trigger, request_id, now, chain=chain), now)
         if duplicate_async(self.controller, fn, request_id):
-            copy = _Event(fn, payload, trigger, request_id, now, faults=(DUPLICATE_DELIVERY,))
+            copy = _Event(
+                fn, payload, trigger, request_id, now, faults=(DUPLICATE_DELIVERY,), chain=chain
+            )
             self._schedule(copy, now)
         return request_id
 
@@ -151,6 +159,20 @@ class AsyncQueue:
         if self._age_ms(event) >= settings.maximum_event_age_s * 1000:
             self._give_up(event, settings, EVENT_AGE_EXCEEDED)
             return
+        chain = recursion.admit(
+            self.controller,
+            fn,
+            event.chain,
+            trigger=event.trigger,
+            request_id=event.request_id,
+            note=False,
+        )
+        if chain is None:
+            # Stopped by recursive loop detection: to the OnFailure destination / DLQ, no retry.
+            if event.result is None:
+                event.status, event.error_message = recursion.STATUS, recursion.MESSAGE
+            self._give_up(event, settings, recursion.CONDITION)
+            return
         refused = refusal(self.controller, fn, trigger=event.trigger, request_id=event.request_id)
         if refused is not None and refused.throttle_reason is None:
             self._system_error(event, settings, refused.error)
@@ -159,6 +181,7 @@ class AsyncQueue:
         if reason is not None:
             self._throttle(event, settings, reason)
             return
+        event.ran_in = chain
         self._attempt(event, concurrency.duration_s(fn))
 
     def _age_ms(self, event: _Event, at_ms: int | None = None) -> int:
@@ -218,9 +241,10 @@ class AsyncQueue:
             faults=event.faults,
         )
         try:
-            result = self.controller.state(Runtime).run(
-                fn, event.payload, request_id=event.request_id
-            )
+            with recursion.running(event.ran_in):
+                result = self.controller.state(Runtime).run(
+                    fn, event.payload, request_id=event.request_id
+                )
         except AwsError as error:
             # The runtime could not run the function at all (e.g. a non-Python runtime): an
             # error response with the service's status, retried like a function error.
@@ -309,7 +333,8 @@ class AsyncQueue:
             result=event.result,
         )
         try:
-            deliver_record(self.controller, target, record, fn=event.fn, success=success)
+            with recursion.running(event.ran_in or event.chain):
+                deliver_record(self.controller, target, record, fn=event.fn, success=success)
         except DeliveryFailed as failure:
             put_metric(self.controller, event.fn, "DestinationDeliveryFailures", 1)
             self.history.note(
@@ -331,15 +356,16 @@ class AsyncQueue:
 
     def _dead_letter(self, event: _Event, target: str) -> None:
         try:
-            deliver_dead_letter(
-                self.controller,
-                target,
-                event.payload,
-                request_id=event.request_id,
-                error_code=str(event.status),
-                error_message=event.error_message,
-                fn=event.fn,
-            )
+            with recursion.running(event.ran_in or event.chain):
+                deliver_dead_letter(
+                    self.controller,
+                    target,
+                    event.payload,
+                    request_id=event.request_id,
+                    error_code=str(event.status),
+                    error_message=event.error_message,
+                    fn=event.fn,
+                )
         except DeliveryFailed as failure:
             # [LDG] invocation-async: on a failed DLQ send Lambda deletes the event and emits
             # DeadLetterErrors.

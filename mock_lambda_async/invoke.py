@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from . import recursion
 from .async_queue import enqueue
 from .concurrency import check_sync_invoke
 from .faults import refuse_sync_invoke
@@ -132,11 +133,15 @@ def invoke(call: Call) -> Reply:
         return Reply(202, headers={"x-amzn-RequestId": request_id})
     runtime = call.controller.state(Runtime)
     runtime.check_invocable(fn)
+    chain = recursion.admit(call.controller, fn, recursion.current(), trigger="sync")
+    if chain is None:
+        raise recursion.error()
     refuse_sync_invoke(call.controller, fn)
     check_sync_invoke(call.controller, fn)
     history = call.controller.state(History)
     attempt = history.start_attempt(fn, payload, trigger="sync", attempt=1)
-    result = runtime.run(fn, payload, client_context=client_context)
+    with recursion.running(chain):
+        result = runtime.run(fn, payload, client_context=client_context)
     history.finish_attempt(attempt, result)
     put_invocation_metrics(call.controller, fn, result)
     # The response's request id is the invocation's (what ``context.aws_request_id`` and the log

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, cast
 
-from .. import async_queue
+from .. import async_queue, recursion
 from ..clock import iso_ms, to_datetime
 from ..functions import ResolvedFunction, resolve
 from ..interception import AwsError, interceptor
@@ -462,6 +462,8 @@ class _SnsDelivery:
         self.notification = notification
         self.region = region
         self.retries = 0
+        #: The chain of requests of the publisher (a handler publishing): its loops are stopped.
+        self.chain = recursion.current()
 
     def _metric(self, name: str) -> None:
         topic = self.subscription.topic
@@ -478,13 +480,14 @@ class _SnsDelivery:
         endpoint = self.notification.endpoint
         try:
             fn = _resolve_arn(endpoint, self.region, str(self.subscription.account_id))
-            async_queue.enqueue(
-                self.controller,
-                fn,
-                json.dumps(self.notification.lambda_event()).encode(),
-                trigger="sns",
-                source=self.notification.topic_arn,
-            )
+            with recursion.running(self.chain):
+                async_queue.enqueue(
+                    self.controller,
+                    fn,
+                    json.dumps(self.notification.lambda_event()).encode(),
+                    trigger="sns",
+                    source=self.notification.topic_arn,
+                )
         except AwsError as error:
             delay = sns_retry_delay(self.retries + 1) if _retriable(error) else None
             if delay is None:
@@ -841,12 +844,14 @@ def _s3_invoke_lambda(account_id: str, event_body: Any, fn_arn: str, region_name
         return
     event = _s3_event(controller, account_id, event_body, _S3_OBJECT.get())
     bucket_arn = str(event["Records"][0]["s3"]["bucket"]["arn"])
+    chain = recursion.current()  # a handler writing to the bucket: the loop is followed
 
     def deliver() -> None:
         try:
             fn = _resolve_arn(fn_arn, region_name, account_id)
             payload = json.dumps(event).encode()
-            async_queue.enqueue(controller, fn, payload, trigger="s3", source=bucket_arn)
+            with recursion.running(chain):
+                async_queue.enqueue(controller, fn, payload, trigger="s3", source=bucket_arn)
         except AwsError as error:
             # S3 notifications have no DLQ: the event is lost (noted, so not silently).
             reason = f"S3 notification: {error.code}: {error.message}"

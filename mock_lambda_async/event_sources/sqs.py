@@ -47,6 +47,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import recursion
 from ..concurrency import Concurrency
 from ..faults import Faults, refusal
 from ..functions import ResolvedFunction, resolve
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 
     from ..metrics import Attempt
     from ..mock import LambdaAsyncController
+    from ..recursion import Lineage
     from .mappings import EventSourceMapping
 
 __all__ = ["SqsPoller", "batch_item_failures", "lambda_record", "sqs_queue"]
@@ -348,10 +350,17 @@ class SqsPoller:
         history = self.controller.state(History)
         faults = self.controller.state(Faults)
         visibility_ms = max(int(queue.visibility_timeout) * 1000, 1)
-        started: list[tuple[list[Any], bytes, Attempt]] = []
+        started: list[tuple[list[Any], bytes, Attempt, Lineage]] = []
         for batch in batches:
             for message in batch:
                 _receive(queue, message, now_ms, visibility_ms)
+            chain = recursion.admit(
+                self.controller, fn, recursion.of_messages(batch), trigger="sqs", count=len(batch)
+            )
+            if chain is None:
+                # RecursiveInvocationException to the mapping: the batch stays in flight and comes
+                # back after its visibility timeout, until the queue's redrive policy moves it.
+                continue
             # Injected faults (lam.faults): a throttle takes the path below; a 5xx leaves the
             # batch in flight, so it comes back when its visibility timeout ends.
             refused = refusal(self.controller, fn, trigger="sqs")
@@ -372,11 +381,12 @@ class SqsPoller:
                 attempt=attempt,
                 faults=faults.redelivery_faults(self.mapping.source_arn, batch),
             )
-            started.append((batch, payload, record))
+            started.append((batch, payload, record, chain))
         duration_s = concurrency.duration_s(fn)
         finished: list[Any] = []
-        for batch, payload, record in started:
-            result = self._invoke(fn, payload)
+        for batch, payload, record, chain in started:
+            with recursion.running(chain):
+                result = self._invoke(fn, payload)
             if duration_s:
                 self._in_flight += 1
                 self.controller.scheduler.call_later(
@@ -715,6 +725,7 @@ def _patch() -> None:
 
     def add_message_and_wake(self: Any, message: Any) -> None:
         add_message(self, message)
+        recursion.tag(message)
         _notify(self)
 
     def change_visibility_and_wake(
