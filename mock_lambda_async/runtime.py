@@ -18,12 +18,21 @@ that folder is first on ``sys.path`` and the working directory, the environment'
 ``sys.modules`` under their own names, and any other module with the same top-level name (another
 function's ``utils``, a test helper) is hidden; afterwards everything is put back. Between
 invocations the handler module stays in ``sys.modules`` only under a name unique to its
-environment (``mock_lambda_async_handler__<function>__<version>__<code hash>``). Environment
-variables, the root logger's level and handlers, ``sys.stdout``/``sys.stderr`` and ``os._exit`` are
-set for the invocation and restored after it; changes the handler makes to the environment
-variables and the root logger are replayed on its next warm invocation instead of leaking into the
-test. Output is attributed by thread: what threads
-the handler starts itself print goes to the test's own output, not to the function's log.
+environment (``mock_lambda_async_handler__<function>__<version>__<code hash>``). The root
+logger's level and handlers, ``sys.stdout``/``sys.stderr`` and ``os._exit`` are set for the
+invocation and restored after it; changes the handler makes to its environment variables and the
+root logger are replayed on its next warm invocation instead of leaking into the test. Output is
+attributed by thread: what threads the handler starts itself print goes to the test's own output,
+not to the function's log.
+
+Threads. Invocations may overlap: the test may invoke from several threads, a handler may invoke
+functions from a thread pool. Environment variables are therefore never set process-wide:
+``os.environ`` shows the threads of an invocation (its worker, and the threads and pool tasks its
+handler starts, which inherit the invocation's context) the function's own variables, and every
+other thread the untouched process environment (:class:`_RoutedEnviron`). ``sys.modules``, the
+working directory and ``sys.path`` cannot be shared that way, so invocations of packaged functions
+take turns unless one runs inside the other (:func:`_take_package_turn`); callables registered
+with ``add_function`` need none of it and run side by side.
 
 Timeouts: how a handler is stopped. The caller waits for the handler for the function's
 ``Timeout`` in *real* seconds (handler code runs for real; only the mock's scheduling is virtual).
