@@ -161,7 +161,14 @@ class InvocationResult:
         return self.function_error is None
 
     def payload_json(self) -> Any:
-        return json.loads(self.payload) if self.payload else None
+        """The response decoded: its JSON value, ``None`` when empty, or, for a payload that is not
+        JSON (a handler may return any bytes), its text."""
+        if not self.payload:
+            return None
+        try:
+            return json.loads(self.payload)
+        except ValueError:  # includes UnicodeDecodeError
+            return self.payload.decode("utf-8", "replace")
 
 
 # -- the context object -----------------------------------------------------------------------------
