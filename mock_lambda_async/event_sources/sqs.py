@@ -138,12 +138,13 @@ class SqsPoller:
         slots = self._width(now_ms) - self._in_flight
         if slots <= 0:
             return None  # a finishing batch wakes us
-        available, next_due = self._scan(queue, now_ms, slots * batch_size)
-        available = self._filter(queue, fn, available)
+        scanned, next_due = self._scan(queue, now_ms, slots * batch_size)
+        available = self._filter(queue, fn, scanned)
         if not available:
             self._window_start = None
             self._backlog_since = None
-            return next_due
+            # Everything read was filtered out (and deleted): more may be waiting behind it.
+            return now_ms if scanned else next_due
         batches = self._batches(queue, available, batch_size, slots)
         window_ms = int(config["MaximumBatchingWindowInSeconds"]) * 1000
         if window_ms and not queue.fifo_queue:
