@@ -445,7 +445,8 @@ class _Capture:
             sys.stdout = self._stdout.original
         if self._stderr is not None and sys.stderr is self._stderr:
             sys.stderr = self._stderr.original
-        if self._real_exit is not None and os._exit is self._exit:
+        # ``==``: each ``self._exit`` is a new bound method, equal to (not the same as) the one set.
+        if self._real_exit is not None and os._exit == self._exit:
             os._exit = self._real_exit  # type: ignore[assignment]
         self._stdout = self._stderr = None
 
