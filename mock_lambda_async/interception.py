@@ -209,11 +209,22 @@ def to_botocore(
         response_dict["body"] = StreamingBody(raw, len(reply.body))
     else:
         response_dict["body"] = reply.body
-    parser = create_parser(model.service_model.protocol)
+    parser = _parser(model.service_model.protocol)
     parsed = parser.parse(response_dict, model.output_shape)
     _add_modeled_error_fields(model, parser, response_dict, parsed)
     http = AWSResponse(url, reply.status, headers, raw)
     return http, parsed
+
+
+_PARSERS: dict[str, Any] = {}
+
+
+def _parser(protocol: str) -> Any:
+    """botocore's parser for ``protocol``, one per protocol (a client also reuses its parser)."""
+    parser = _PARSERS.get(protocol)
+    if parser is None:
+        parser = _PARSERS[protocol] = create_parser(protocol)
+    return parser
 
 
 def _add_modeled_error_fields(
