@@ -88,10 +88,12 @@ class LambdaAsyncController:
         """Move virtual time forward by ``seconds``, running everything that falls due in order."""
         if seconds < 0:
             raise ValueError("virtual time only moves forward")
+        _refuse_inside_invocation()
         self.scheduler.run_until(self.clock.now_ms() + round(seconds * 1000))
 
     def drain(self) -> None:
         """Run until nothing is pending, jumping virtual time to each next due item."""
+        _refuse_inside_invocation()
         self.scheduler.run_until(None)
 
     # -- interception callbacks -----------------------------------------------------------------
@@ -285,6 +287,14 @@ class LambdaAsyncController:
             self._states[History] = history
         if errors:
             raise errors[0]
+
+
+def _refuse_inside_invocation() -> None:
+    """A handler (or a thread it started) cannot move virtual time: it runs at one instant."""
+    from .runtime import in_invocation_thread
+
+    if in_invocation_thread():
+        raise RuntimeError("virtual time cannot be moved from inside a running invocation")
 
 
 def _default_region() -> str:

@@ -544,6 +544,11 @@ class _RoutedEnviron(os._Environ[str]):
         return f"environ({dict(self)!r})"
 
 
+def in_invocation_thread() -> bool:
+    """Whether the calling thread works for a running invocation (a handler, or its threads)."""
+    return _SCOPE.get() is not None
+
+
 def _real_environ() -> dict[str, str]:
     """The process environment itself, whichever invocation the calling thread works for."""
     environ: Any = os.environ
