@@ -114,7 +114,9 @@ class _Interceptor:
 
     @property
     def controller(self) -> LambdaAsyncController | None:
-        return self._stack[-1] if self._stack else None
+        # One read of the list: ``remove`` (a mock stopping on another thread) replaces it.
+        stack = self._stack
+        return stack[-1] if stack else None
 
     def push(self, controller: LambdaAsyncController) -> None:
         with self._lock:

@@ -320,9 +320,10 @@ _ACTIVE: list[LambdaAsyncController] = []
 
 def get_controller() -> LambdaAsyncController:
     """The innermost active controller (for tests decorated with ``@mock_lambda_async``)."""
-    if not _ACTIVE:
-        raise RuntimeError("mock_lambda_async is not active")
-    return _ACTIVE[-1]
+    try:
+        return _ACTIVE[-1]
+    except IndexError:  # also when the last mock stops on another thread meanwhile
+        raise RuntimeError("mock_lambda_async is not active") from None
 
 
 class MockLambdaAsync:
