@@ -361,6 +361,37 @@ def test_a_function_writing_to_the_bucket_that_triggers_it_is_stopped(lam):
     assert len(lam.invocations("writer")) == THRESHOLD
 
 
+def test_a_loop_through_s3_notifications_to_a_queue_is_stopped(lam):
+    s3 = client("s3")
+    s3.create_bucket(Bucket="queued-bucket")
+    _, arn = queue("bucket-events")
+    s3.put_bucket_notification_configuration(
+        Bucket="queued-bucket",
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        for record in event["Records"]:
+            body = json.loads(record["body"])
+            for s3_record in body.get("Records", []):
+                key = s3_record["s3"]["object"]["key"]
+                s3.put_object(Bucket="queued-bucket", Key=key + "x", Body=b"1")
+
+    lam.add_function("indexer", handler)
+    client("lambda").create_event_source_mapping(FunctionName="indexer", EventSourceArn=arn)
+    s3.put_object(Bucket="queued-bucket", Key="k", Body=b"1")
+    lam.advance(10)
+    # S3 also sends the queue a test event when the configuration is put: not part of the loop.
+    objects = [
+        a
+        for a in lam.invocations("indexer")
+        if "Records" in json.loads(a.event["Records"][0]["body"])
+    ]
+    assert len(objects) == THRESHOLD
+
+
 def test_a_loop_through_eventbridge_is_not_detected(lam):
     # EventBridge is not among the services Lambda's loop detection follows.
     events = client("events")
