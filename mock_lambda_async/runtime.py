@@ -75,7 +75,7 @@ import time
 import traceback
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -147,7 +147,9 @@ class InvocationResult:
     function_error: str | None
     executed_version: str
     duration_ms: float
-    log: str = ""
+    #: The log text, or its events as written to CloudWatch Logs (joined when read: a history of
+    #: many attempts then holds each line once, shared with moto, instead of a second copy).
+    _log: str | tuple[str, ...] = field(default="", repr=False)
     error_type: str | None = None
     error_message: str | None = None
     cold_start: bool = False
@@ -159,6 +161,14 @@ class InvocationResult:
     @property
     def ok(self) -> bool:
         return self.function_error is None
+
+    @property
+    def log(self) -> str:
+        return self._log if isinstance(self._log, str) else _join(self._log)
+
+    @log.setter
+    def log(self, text: str) -> None:
+        self._log = text
 
     def payload_json(self) -> Any:
         """The response decoded: its JSON value, ``None`` when empty, or, for a payload that is not
@@ -550,9 +560,24 @@ def in_invocation_thread() -> bool:
 
 
 def _real_environ() -> dict[str, str]:
-    """The process environment itself, whichever invocation the calling thread works for."""
+    """The process environment itself, whichever invocation the calling thread works for.
+
+    Decoding every variable costs more than the rest of a warm invocation's set-up, so the decoded
+    copy is kept and reused while the raw environment compares equal (a C-level comparison).
+    """
     environ: Any = os.environ
-    return {environ.decodekey(k): environ.decodevalue(v) for k, v in list(environ._data.items())}
+    raw = environ._data
+    cached = _REAL_ENVIRON[0] if _REAL_ENVIRON else None
+    if cached is None or cached[0] != raw:
+        snapshot = dict(raw)
+        decoded = {environ.decodekey(k): environ.decodevalue(v) for k, v in snapshot.items()}
+        cached = (snapshot, decoded)
+        _REAL_ENVIRON[:] = [cached]
+    return dict(cached[1])
+
+
+#: The raw process environment last decoded by :func:`_real_environ`, and its decoding.
+_REAL_ENVIRON: list[tuple[dict[Any, Any], dict[str, str]]] = []
 
 
 _THREAD_HOOKS_LOCK = threading.Lock()
@@ -951,7 +976,7 @@ class Runtime:
                 )
             )
         events = self._invocation_events(fn, config, result, invoke_log.drain())
-        result.log = _join(events)
+        result._log = tuple(events)
         self._write_logs(fn, log_group, environment.log_stream, init_events + events)
         return result
 
@@ -1183,7 +1208,9 @@ class Runtime:
             self._root_states[index][:] = state
             return
         root = logging.getLogger()
-        root.setLevel(state[0])
+        if root.level != state[0]:
+            # ``setLevel`` clears the cache of every logger (hundreds with botocore): only when needed.
+            root.setLevel(state[0])
         root.handlers[:] = state[1]
 
     def _hide_modules(self, code: _Code) -> dict[str, ModuleType]:
@@ -1458,6 +1485,8 @@ def _apply_environ(environ: dict[str, str], changes: dict[str, str | None]) -> N
 
 
 def _environ_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, str | None]:
+    if before == after:
+        return {}
     changes: dict[str, str | None] = {k: v for k, v in after.items() if before.get(k) != v}
     changes.update({k: None for k in before if k not in after})
     return changes
@@ -1538,7 +1567,7 @@ def _crash(code: _Code | None, config: _Config) -> int:
     return 1
 
 
-def _join(events: list[str]) -> str:
+def _join(events: Sequence[str]) -> str:
     return "".join(e if e.endswith("\n") else e + "\n" for e in events)
 
 
