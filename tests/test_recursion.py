@@ -32,6 +32,11 @@ def queue(name: str, **attributes: Any) -> tuple[str, str]:
     return url, f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
 
 
+def short_lived_queue(name: str) -> tuple[str, str]:
+    """A queue keeping messages a minute: a stopped message without a DLQ expires, not 4 days on."""
+    return queue(name, MessageRetentionPeriod="60")
+
+
 def looping_queue(
     lam: Any, name: str = "loop", max_receives: int = 3, limit: int | None = None
 ) -> tuple[str, str]:
@@ -189,8 +194,8 @@ def test_a_new_message_from_outside_the_loop_still_runs(lam):
 
 
 def test_a_loop_of_two_functions_stops_each_after_its_own_sixteen(lam):
-    ping_url, ping_arn = queue("ping")
-    pong_url, pong_arn = queue("pong")
+    ping_url, ping_arn = short_lived_queue("ping")
+    pong_url, pong_arn = short_lived_queue("pong")
 
     def forward(to: str) -> Any:
         def handler(event: dict[str, Any], context: Any) -> None:
@@ -210,7 +215,7 @@ def test_a_loop_of_two_functions_stops_each_after_its_own_sixteen(lam):
 
 
 def test_messages_sent_from_a_handler_thread_pool_stay_in_the_chain(lam):
-    url, arn = queue("pooled")
+    url, arn = short_lived_queue("pooled")
 
     def handler(event: dict[str, Any], context: Any) -> None:
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -324,7 +329,7 @@ def test_a_function_publishing_to_its_own_topic_is_stopped(lam):
 
 def test_sns_to_sqs_fan_out_stays_in_the_chain(lam):
     topic = client("sns").create_topic(Name="fan")["TopicArn"]
-    _, arn = queue("fan-in")
+    _, arn = short_lived_queue("fan-in")
     client("sns").subscribe(
         TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
     )
@@ -364,7 +369,7 @@ def test_a_function_writing_to_the_bucket_that_triggers_it_is_stopped(lam):
 def test_a_loop_through_s3_notifications_to_a_queue_is_stopped(lam):
     s3 = client("s3")
     s3.create_bucket(Bucket="queued-bucket")
-    _, arn = queue("bucket-events")
+    _, arn = short_lived_queue("bucket-events")
     s3.put_bucket_notification_configuration(
         Bucket="queued-bucket",
         NotificationConfiguration={
