@@ -62,6 +62,7 @@ class LambdaAsyncController:
         self._invocations_running = 0
         self._depth_lock = threading.Lock()
         self._draining = False
+        self._clients: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     # -- per-module state -----------------------------------------------------------------------
     def state(self, kind: type[T]) -> T:
@@ -185,14 +186,14 @@ class LambdaAsyncController:
 
         region = region or _default_region()
         if role is None:
-            iam = boto3.client("iam", region_name=region)
+            iam = self._client(boto3, "iam", region)
             try:
                 role = iam.get_role(RoleName=DEFAULT_ROLE_NAME)["Role"]["Arn"]
             except iam.exceptions.NoSuchEntityException:
                 role = iam.create_role(
                     RoleName=DEFAULT_ROLE_NAME, AssumeRolePolicyDocument=_TRUST_POLICY
                 )["Role"]["Arn"]
-        client = boto3.client("lambda", region_name=region)
+        client = self._client(boto3, "lambda", region)
         response: dict[str, Any] = client.create_function(
             FunctionName=name,
             Runtime=runtime,
@@ -205,6 +206,20 @@ class LambdaAsyncController:
         arn = function_arn(region, response["FunctionArn"].split(":")[4], name)
         self.state(Runtime).register_callable(arn, handler, response["CodeSha256"])
         return response
+
+    def _client(self, boto3: Any, service: str, region: str) -> Any:
+        """A client of boto3's default session, as ``boto3.client`` gives, kept for the activation.
+
+        Creating a client costs several milliseconds and a test may add many functions. Keyed by
+        the default session, so one the test set up since (other credentials) gets its own; a
+        session resolves its credentials once, so a kept client signs as a new one would.
+        """
+        session = boto3._get_default_session()
+        key = (service, region, id(session))
+        kept = self._clients.get(key)
+        if kept is None or kept[0] is not session:
+            kept = self._clients[key] = (session, session.client(service, region_name=region))
+        return kept[1]
 
     # -- seeing what happened ---------------------------------------------------------------------
     # Reading settles pending work first under ``auto_drain`` (as any AWS call the test makes
@@ -272,6 +287,7 @@ class LambdaAsyncController:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:
+        self._clients.clear()
         errors: list[BaseException] = []
         for action in reversed(self._cleanups):
             try:

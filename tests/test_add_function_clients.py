@@ -1,0 +1,29 @@
+"""``lam.add_function`` keeps its boto3 clients for the activation, per default session."""
+
+from __future__ import annotations
+
+import boto3
+
+from mock_lambda_async import mock_lambda_async
+
+
+def _handler(event: object, context: object) -> None:
+    return None
+
+
+def test_add_function_follows_a_default_session_set_up_with_other_credentials() -> None:
+    with mock_lambda_async() as lam:
+        first = lam.add_function("in-default-account", _handler)
+        credentials = boto3.client("sts", region_name="us-east-1").assume_role(
+            RoleArn="arn:aws:iam::111111111111:role/deployer", RoleSessionName="other"
+        )["Credentials"]
+        boto3.setup_default_session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name="us-east-1",
+        )
+        second = lam.add_function("in-other-account", _handler)
+
+    assert first["FunctionArn"].split(":")[4] == "123456789012"
+    assert second["FunctionArn"].split(":")[4] == "111111111111"
