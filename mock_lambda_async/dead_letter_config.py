@@ -90,8 +90,20 @@ def forward_to_moto(call: Call) -> Reply:
     """
     from moto.core.models import botocore_stubber
 
+    params = call.params
+    name = params.get("FunctionName")
+    if (
+        isinstance(name, str)
+        and not name.startswith("arn:")
+        and (name.count(":") >= 2 or name.startswith("function:"))
+    ):
+        # A partial ARN (``123456789012:function:f``): moto reads ``name:qualifier`` only, and
+        # fails on it. AWS resolves it; moto gets the full ARN it stands for.
+        parsed = parse_function_name(name, call.region, call.account_id)
+        arn = function_arn(parsed.region, parsed.account_id, parsed.name, parsed.qualifier)
+        params = {**params, "FunctionName": arn}
     serializer = create_serializer(call.model.service_model.protocol, include_validation=False)
-    request = serializer.serialize_to_request(call.params, call.model)
+    request = serializer.serialize_to_request(params, call.model)
     url = f"https://{call.model.service_model.endpoint_prefix}.{call.region}.amazonaws.com"
     url += request["url_path"]
     if request["query_string"]:
