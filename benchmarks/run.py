@@ -253,6 +253,18 @@ def activation(repeats: int) -> tuple[float, float]:
     return _median(ours), _median(motos)
 
 
+def add_function_cost(count: int) -> float:
+    """Median seconds per ``lam.add_function`` (a callable) within one activation."""
+    with mock_lambda_async() as lam:
+        lam.add_function("first", _failing)  # creates the role and the clients
+        times: list[float] = []
+        for index in range(count):
+            started = time.perf_counter()
+            lam.add_function(f"fn-{index}", _failing)
+            times.append(time.perf_counter() - started)
+    return _median(times)
+
+
 # -- SQS through a mapping (child process) ------------------------------------------------------------
 def _worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {
@@ -510,6 +522,17 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 None,
                 f"+{(ours - motos) * 1000:.2f} ms per activation",
+            )
+        )
+        rows.append(
+            Row(
+                "lam.add_function(name, callable), per function",
+                _ms(add_function_cost(max(args.repeats * 4, 20))),
+                "",
+                "",
+                "",
+                None,
+                "after the activation's first, which also creates the role and the clients",
             )
         )
 
