@@ -398,7 +398,7 @@ def _sns_publish(
     region = str(topic.sns_backend.region_name)
     # moto's FilterPolicyMatcher: MessageAttributes or MessageBody scope, as set on the subscription.
     matcher = subscription._filter_policy_matcher
-    if matcher is not None and not matcher.matches(message_attributes, message):
+    if matcher is not None and not _sns_matches(matcher, message_attributes, message):
         _sns_filtered_out(controller, subscription, str(matcher.filter_policy_scope), region)
         return
     if message_structure == "json":
@@ -432,6 +432,20 @@ def _sns_publish(
     )
     delivery = _SnsDelivery(controller, subscription, notification, region)
     controller.scheduler.call_soon(delivery.attempt, label=f"sns {topic.name} -> lambda")
+
+
+def _sns_matches(matcher: Any, message_attributes: dict[str, Any] | None, message: str) -> bool:
+    """Whether the subscription's filter policy lets the message through.
+
+    "Filter policies for the message body assume that the message payload is a well-formed JSON
+    object" and a message is sent only "if all of the message attributes or message body
+    properties satisfy the conditions" [DOCS sns message-filtering]. moto's matcher fails on some
+    bodies it cannot walk (a JSON array); such a body satisfies nothing, so it is filtered out.
+    """
+    try:
+        return bool(matcher.matches(message_attributes, message))
+    except Exception:
+        return False
 
 
 def _sns_filtered_out(
@@ -617,7 +631,9 @@ def _eb_target_input(target: dict[str, Any], event: dict[str, Any]) -> bytes:
 
     ``Input`` is passed as given; ``InputPath`` selects part of the event with JSONPath;
     ``InputTransformer`` goes through moto's template engine [DOCS API_Target]. Raises
-    ``ValueError`` when the result is not JSON (Lambda takes only JSON).
+    ``ValueError`` when the result is not JSON (Lambda takes only JSON), or when a path is not
+    JSONPath: AWS refuses such a target at ``PutTargets``, moto stores it, so the mock can only
+    fail its deliveries (INFERENCE: as an input that cannot be delivered, never retried).
     """
     envelope = _eb_envelope(event)
     if target.get("Input") is not None:
@@ -627,7 +643,11 @@ def _eb_target_input(target: dict[str, Any], event: dict[str, Any]) -> bytes:
     if target.get("InputPath"):
         from jsonpath_ng.ext import parse  # type: ignore[import-untyped]
 
-        matches = parse(target["InputPath"]).find(envelope)
+        try:
+            expression = parse(target["InputPath"])
+        except Exception as error:  # jsonpath_ng's lexer and parser errors
+            raise ValueError(f"InputPath is not valid JSONPath: {error}") from error
+        matches = expression.find(envelope)
         # INFERENCE: a path that selects nothing delivers JSON null.
         return json.dumps(matches[0].value if matches else None).encode()
     transformer = target.get("InputTransformer")
@@ -635,11 +655,16 @@ def _eb_target_input(target: dict[str, Any], event: dict[str, Any]) -> bytes:
         from moto.events.utils import EventTemplateParser
 
         source = {**envelope, "ingestion-time": event.get("ingestion-time", event.get("time"))}
-        value = EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap") or {},
-            event=cast(Any, source),
-        )
+        try:
+            value = EventTemplateParser.parse(
+                input_template=transformer.get("InputTemplate"),
+                input_paths_map=transformer.get("InputPathsMap") or {},
+                event=cast(Any, source),
+            )
+        except ValueError:
+            raise
+        except Exception as error:  # a path of InputPathsMap that is not JSONPath
+            raise ValueError(f"InputTransformer cannot be applied: {error}") from error
         return json.dumps(value).encode()
     return json.dumps(envelope).encode()
 
