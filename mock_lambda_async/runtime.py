@@ -583,6 +583,9 @@ _REAL_ENVIRON: list[tuple[dict[Any, Any], dict[str, str]]] = []
 _THREAD_HOOKS_LOCK = threading.Lock()
 _THREAD_HOOK_HOLDERS = [0]
 _THREAD_HOOK_SAVED: dict[str, Any] = {}
+#: The originals, kept for calls that looked up a hook just before it was removed.
+_ORIGINAL_START = threading.Thread.start
+_ORIGINAL_SUBMIT = ThreadPoolExecutor.submit
 
 
 def _start_in_invocation(thread: threading.Thread) -> None:
@@ -591,7 +594,7 @@ def _start_in_invocation(thread: threading.Thread) -> None:
         context = contextvars.copy_context()
         run = thread.run
         thread.run = lambda: context.run(run)  # type: ignore[method-assign]
-    _THREAD_HOOK_SAVED["start"](thread)
+    _THREAD_HOOK_SAVED.get("start", _ORIGINAL_START)(thread)
 
 
 def _submit_in_invocation(
@@ -602,7 +605,7 @@ def _submit_in_invocation(
     Pool threads outlive the task that started them (a module-level pool), so the context is the
     submitter's, task by task, like ``asyncio.to_thread``.
     """
-    submit = _THREAD_HOOK_SAVED["submit"]
+    submit = _THREAD_HOOK_SAVED.get("submit", _ORIGINAL_SUBMIT)
     if _SCOPE.get() is not None:
         return submit(executor, contextvars.copy_context().run, fn, *args, **kwargs)
     return submit(executor, fn, *args, **kwargs)
