@@ -641,7 +641,7 @@ def _eb_target_input(target: dict[str, Any], event: dict[str, Any]) -> bytes:
         json.loads(text)
         return text.encode()
     if target.get("InputPath"):
-        from jsonpath_ng.ext import parse  # type: ignore[import-untyped]
+        from jsonpath_ng.ext.parser import parse
 
         try:
             expression = parse(target["InputPath"])
