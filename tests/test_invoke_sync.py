@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
 from conftest import ACCOUNT, REGION, create_function
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -54,6 +55,10 @@ def test_response_is_200_with_the_executed_version(echo: str) -> None:
     assert (response["StatusCode"], response["ExecutedVersion"]) == (200, "$LATEST")
 
 
+def test_payload_is_a_botocore_streaming_body(echo: str) -> None:
+    assert isinstance(client().invoke(FunctionName=echo)["Payload"], StreamingBody)
+
+
 def test_payload_is_the_handlers_result(echo: str) -> None:
     response = client().invoke(FunctionName=echo, Payload=b'{"a": [1, 2]}')
     assert json.loads(response["Payload"].read()) == {"a": [1, 2]}
@@ -88,6 +93,11 @@ def test_log_type_tail_returns_the_base64_log(echo: str) -> None:
     response = client().invoke(FunctionName=echo, LogType="Tail")
     log = base64.b64decode(response["LogResult"]).decode()
     assert log.startswith("START RequestId: ") and "\nEND RequestId: " in log
+
+
+def test_log_type_tail_on_an_event_invoke_returns_no_log(echo: str) -> None:
+    response = client().invoke(FunctionName=echo, InvocationType="Event", LogType="Tail")
+    assert (response["StatusCode"], "LogResult" in response) == (202, False)
 
 
 # -- DryRun ------------------------------------------------------------------------------------------
@@ -221,6 +231,22 @@ def test_malformed_qualifier_is_a_validation_exception(echo: str) -> None:
     assert error_of(FunctionName="echo", Qualifier="no!")["Message"] == (
         "1 validation error detected: Value 'no!' at 'qualifier' failed to satisfy constraint: "
         "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)"
+    )
+
+
+def test_unknown_invocation_type_is_a_validation_exception(echo: str) -> None:
+    assert error_of(FunctionName=echo, InvocationType="Sync") == {
+        "Code": "ValidationException",
+        "Message": "1 validation error detected: Value 'Sync' at 'invocationType' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+        "Status": 400,
+    }
+
+
+def test_unknown_log_type_is_a_validation_exception(echo: str) -> None:
+    assert error_of(FunctionName=echo, LogType="tail")["Message"] == (
+        "1 validation error detected: Value 'tail' at 'logType' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [None, Tail]"
     )
 
 
