@@ -94,6 +94,12 @@ def test_callable_from_add_function_runs_and_is_visible_to_get_function(lam: Any
     assert call("cb", {"x": 1}) == {"cb": {"x": 1}}
 
 
+def test_callable_from_add_function_is_listed_by_list_functions(lam: Any) -> None:
+    lam.add_function("cb", lambda event, context: None)
+    functions = boto3.client("lambda", REGION).list_functions()["Functions"]
+    assert [f["FunctionName"] for f in functions] == ["cb"]
+
+
 # -- handlers and packages ---------------------------------------------------------------------------
 def test_handler_in_a_nested_package(lam: Any) -> None:
     deploy(

@@ -287,6 +287,7 @@ def test_non_python_runtime_is_refused_with_an_explanation(lam: Any) -> None:
         invoke("node")
     error = raised.value.response["Error"]
     assert error["Code"] == "InvalidRuntimeException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
     assert "runs Python handlers in-process only" in error["Message"]
     assert "nodejs20.x" in error["Message"]
 
@@ -325,6 +326,26 @@ def test_package_that_cannot_be_unzipped_fails_at_invoke() -> None:
         "Message": "Lambda could not unzip the deployment package.",
     }
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
+
+
+def test_package_escaping_the_code_folder_fails_at_invoke() -> None:
+    with mock_aws():
+        # Created while only moto is active, so nothing checked the package.
+        boto3.client("lambda", REGION).create_function(
+            FunctionName="escapes",
+            Runtime="python3.12",
+            Role=lambda_role(),
+            Handler="app.handler",
+            Code={
+                "ZipFile": make_zip({"app.py": "def handler(e, c):\n    return 1\n", "../x.py": ""})
+            },
+        )
+        with mock_lambda_async(), pytest.raises(ClientError) as raised:
+            invoke("escapes")
+    assert raised.value.response["Error"] == {
+        "Code": "InvalidZipFileException",
+        "Message": "Lambda could not unzip the deployment package.",
+    }
 
 
 # -- bad packages are refused when they are uploaded -------------------------------------------------
