@@ -16,6 +16,11 @@ AWS takes when it happens:
   ([DOCS] invocation-eventsourcemapping). INFERENCE: the copy comes back when the receive's
   visibility timeout ends, with ``ApproximateReceiveCount`` + 1 (the queue's redrive policy
   applies), on FIFO queues too (the event source mapping's at-least-once covers them).
+- :meth:`Faults.duplicate_stream`: a Kinesis or DynamoDB Streams batch that succeeded is not
+  checkpointed, so the mapping invokes the function with the same records again (the same
+  [DOCS] invocation-eventsourcemapping warning covers stream mappings). INFERENCE: the shard
+  resumes from its last checkpoint at once, so the copy is the lane's next invocation, before any
+  later record, with the tumbling window state the first copy was given.
 - :meth:`Faults.throttle`: the invocation is refused with 429 before the handler runs, as when no
   concurrency is free: a synchronous ``Invoke`` gets ``TooManyRequestsException``, an async event
   goes back to the queue with backoff (1 s doubling to 5 min, no retry used), an SQS batch returns
@@ -24,6 +29,12 @@ AWS takes when it happens:
   ``Invoke`` gets ``ServiceException`` (HTTP 500); the async queue retries it like a throttle ("For
   throttling errors (429) and system errors (500-series), Lambda returns the event to the queue",
   spec §2); an SQS batch returns after its visibility timeout.
+- Stream mappings (Kinesis, DynamoDB Streams) retry a throttled or 5xx'd batch with backoff
+  without using one of ``MaximumRetryAttempts``, until its records expire or pass
+  ``MaximumRecordAgeInSeconds``: "If a Lambda event source mapping is unable to invoke the function
+  due to throttling or other issues, it retries until the records expire or exceed the maximum
+  age" ([DOCS] kinesis-on-failure-destination, "Before invocation"; the retry quota applies only
+  "During invocation", to function errors).
 - :meth:`Faults.fail_delivery`: a destination or dead-letter queue refuses the record; the caller
   counts it in ``DestinationDeliveryFailures`` / ``DeadLetterErrors`` and notes it.
 - :meth:`Faults.timeout`: the attempt ends as ``Sandbox.Timedout`` (configured timeout as its
@@ -101,9 +112,9 @@ class Fault:
     """One rule of :class:`Faults`: what it does, to whom, how often; ``cancel()`` ends it.
 
     ``target`` is the function name (or the destination ARN for delivery failures), ``None`` for
-    all; ``trigger`` is ``"async"`` or ``"sqs"`` for duplicate deliveries; ``options`` holds the
-    rule's settings (``reason`` of a throttle, ``run_handler`` of a timeout). ``hits`` counts the
-    events it affected so far.
+    all; ``trigger`` is ``"async"``, ``"sqs"`` or ``"stream"`` for duplicate deliveries;
+    ``options`` holds the rule's settings (``reason`` of a throttle, ``run_handler`` of a timeout).
+    ``hits`` counts the events it affected so far.
     """
 
     __slots__ = ("_cancelled", "count", "fraction", "hits", "kind", "options", "target", "trigger")
@@ -216,6 +227,17 @@ class Faults:
         """Deliver SQS messages again: a message of a successful batch is not deleted, so it comes
         back in a later batch when its visibility timeout ends. ``count`` counts messages."""
         return self._add(DUPLICATE_DELIVERY, _function(function_name), count, fraction, "sqs")
+
+    def duplicate_stream(
+        self,
+        function_name: str | None = None,
+        *,
+        count: int | None = None,
+        fraction: float | None = None,
+    ) -> Fault:
+        """Deliver Kinesis/DynamoDB stream batches again: a batch that succeeded is not
+        checkpointed, so its records come once more at once. ``count`` counts batches."""
+        return self._add(DUPLICATE_DELIVERY, _function(function_name), count, fraction, "stream")
 
     def throttle(
         self,
@@ -383,6 +405,17 @@ def duplicate_async(
     faults = controller.state(Faults)
     return (
         faults.take(DUPLICATE_DELIVERY, fn.name, trigger="async", request_id=request_id) is not None
+    )
+
+
+def duplicate_stream(
+    controller: LambdaAsyncController, fn: ResolvedFunction, request_id: str | None
+) -> bool:
+    """Whether a successful stream batch of ``fn`` loses its checkpoint and comes again."""
+    faults = controller.state(Faults)
+    return (
+        faults.take(DUPLICATE_DELIVERY, fn.name, trigger="stream", request_id=request_id)
+        is not None
     )
 
 

@@ -1,10 +1,169 @@
-"""Injected faults reach stream mappings through the runtime and delivery: timeouts, refusals."""
+"""Injected faults on Kinesis and DynamoDB stream mappings: throttles, 5xx, duplicate deliveries,
+timeouts, refused OnFailure deliveries."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from test_esm_streams import failure_queue, kinesis_stream, map_stream, on_failure, put
+from test_esm_streams import (
+    batches,
+    client,
+    events,
+    failure_queue,
+    kinesis_stream,
+    map_stream,
+    on_failure,
+    put,
+    queued_records,
+)
+from test_esm_streams_dynamodb import dynamodb_stream
+
+
+def ok(event: Any, context: Any) -> None:
+    return None
+
+
+def start_offsets(lam: Any, since: Any) -> list[timedelta]:
+    return [attempt.started_at - since for attempt in lam.invocations("consumer")]
+
+
+# -- throttles and 5xx: retried before the invocation, using no retry ------------------------------
+def test_a_throttled_stream_batch_is_retried_without_using_a_retry(lam: Any) -> None:
+    lam.add_function("consumer", ok)
+    stream = kinesis_stream()
+    map_stream("consumer", stream, MaximumRetryAttempts=0)
+    lam.faults.throttle("consumer", count=3)
+    start = lam.now()
+    put(stream, "a")
+    # Backoff 1 s, 2 s, 4 s, then the one invocation; MaximumRetryAttempts=0 is not used up.
+    assert start_offsets(lam, start) == [timedelta(seconds=7)]
+
+
+def test_an_injected_stream_throttle_is_counted_in_throttles(lam: Any) -> None:
+    lam.add_function("consumer", ok)
+    stream = kinesis_stream()
+    map_stream("consumer", stream)
+    lam.faults.throttle("consumer", count=2)
+    put(stream, "a")
+    points = client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName="Throttles",
+        Dimensions=[{"Name": "FunctionName", "Value": "consumer"}],
+        StartTime=lam.now() - timedelta(hours=1),
+        EndTime=lam.now() + timedelta(minutes=1),
+        Period=3600,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    assert sum(point["Sum"] for point in points) == 2
+
+
+def test_a_5xx_stream_batch_is_retried_without_using_a_retry(lam: Any) -> None:
+    lam.add_function("consumer", ok)
+    stream = kinesis_stream()
+    map_stream("consumer", stream, MaximumRetryAttempts=0)
+    lam.faults.service_error("consumer", count=2)
+    start = lam.now()
+    put(stream, "a")
+    assert start_offsets(lam, start) == [timedelta(seconds=3)]
+
+
+def test_a_5xx_stream_batch_is_noted_as_a_service_error_not_a_throttle(lam: Any) -> None:
+    lam.add_function("consumer", ok)
+    stream = kinesis_stream()
+    map_stream("consumer", stream)
+    lam.faults.service_error("consumer")
+    put(stream, "a")
+    [retry] = lam.timeline().select("retry_scheduled")
+    assert (retry.detail["reason"], len(lam.timeline().select("throttled"))) == (
+        "ServiceException",
+        0,
+    )
+
+
+def test_a_stream_batch_throttled_past_its_maximum_age_goes_to_on_failure(lam: Any) -> None:
+    lam.add_function("consumer", ok)
+    stream = kinesis_stream()
+    url, queue_arn = failure_queue()
+    map_stream(
+        "consumer",
+        stream,
+        MaximumRetryAttempts=0,
+        MaximumRecordAgeInSeconds=60,
+        DestinationConfig=on_failure(queue_arn),
+    )
+    lam.faults.throttle("consumer", fraction=1.0)
+    put(stream, "a")
+    (record,) = queued_records(url)
+    assert lam.invocations("consumer") == []
+    assert record["requestContext"]["condition"] == "RecordAgeExceeded"
+
+
+def test_dynamodb_stream_batches_are_throttled_too(lam: Any) -> None:
+    lam.add_function("consumer", ok)
+    stream = dynamodb_stream()
+    map_stream("consumer", stream)
+    lam.faults.throttle("consumer")
+    client("dynamodb").put_item(TableName="orders", Item={"id": {"S": "o-1"}})
+    [fault] = lam.timeline().select("fault")
+    assert (fault.detail["fault"], fault.detail["trigger"]) == ("throttle", "dynamodb")
+    assert len(lam.invocations("consumer")) == 1
+
+
+# -- duplicate deliveries: a successful batch is not checkpointed ------------------------------------
+def test_a_duplicated_stream_batch_comes_again_before_later_records(lam: Any) -> None:
+    lam.add_function("consumer", ok)
+    stream = kinesis_stream()
+    map_stream("consumer", stream, BatchSize=1)
+    lam.faults.duplicate_stream("consumer")
+    put(stream, "a", "b")
+    assert batches(lam, "consumer") == [["a"], ["a"], ["b"]]
+
+
+def test_the_duplicate_stream_batch_lists_the_fault(lam: Any) -> None:
+    lam.add_function("consumer", ok)
+    stream = kinesis_stream()
+    map_stream("consumer", stream)
+    lam.faults.duplicate_stream("consumer")
+    put(stream, "a")
+    assert [a.faults for a in lam.invocations("consumer")] == [(), ("duplicate_delivery",)]
+
+
+def test_a_failed_stream_batch_is_not_duplicated(lam: Any) -> None:
+    def fails(event: Any, context: Any) -> None:
+        raise ValueError("cannot process")
+
+    lam.add_function("consumer", fails)
+    stream = kinesis_stream()
+    map_stream("consumer", stream, MaximumRetryAttempts=1)
+    rule = lam.faults.duplicate_stream("consumer")
+    put(stream, "a")
+    assert (len(lam.invocations("consumer")), rule.hits) == (2, 0)
+
+
+def test_the_duplicate_gets_the_window_state_the_first_copy_got(lam: Any) -> None:
+    def counting(event: Any, context: Any) -> Any:
+        return {"state": {"count": event["state"].get("count", 0) + len(event["Records"])}}
+
+    lam.add_function("consumer", counting)
+    stream = kinesis_stream()
+    map_stream("consumer", stream, TumblingWindowInSeconds=60)
+    lam.faults.duplicate_stream("consumer")
+    put(stream, "a")
+    assert [event["state"] for event in events(lam, "consumer")][:2] == [{}, {}]
+
+
+def test_a_stream_duplicate_rule_leaves_sqs_batches_alone(lam: Any) -> None:
+    lam.add_function("consumer", ok)
+    url, queue_arn = failure_queue("jobs")
+    client("lambda").create_event_source_mapping(FunctionName="consumer", EventSourceArn=queue_arn)
+    rule = lam.faults.duplicate_stream()
+    client("sqs").send_message(QueueUrl=url, MessageBody="a")
+    lam.advance(60)
+    assert (len(lam.invocations("consumer")), repr(rule)) == (
+        1,
+        "<Fault duplicate_delivery (stream) of all: next 1, 0 hits>",
+    )
 
 
 def test_a_timed_out_stream_batch_is_retried(lam: Any) -> None:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso_ms, to_datetime
 from ..delivery import DeliveryFailed, deliver_record
+from ..faults import DUPLICATE_DELIVERY, duplicate_stream, refusal
 from ..functions import moto_function
 from ..interception import AwsError
 from ..metrics import History, put_invocation_metrics, put_metric
@@ -178,6 +179,8 @@ class _Batch:
     result: InvocationResult | None = None
     status: int = 200
     request_id: str | None = None
+    #: Injected faults that shape its invocations (a duplicate delivery).
+    faults: tuple[str, ...] = ()
 
 
 @dataclass
@@ -794,7 +797,13 @@ class StreamPoller:
             # the records expire or exceed the maximum age" ([LDG] with-kinesis.md).
             self._wait(lane, batch, now_ms, "function not found")
             return True
-        reason = self._throttle_reason(fn)
+        # Injected faults (lam.faults) are refused before the invocation, like a real throttle:
+        # retried without using a retry (see ..faults, "Stream mappings").
+        refused = refusal(self.controller, fn, trigger=self.source.kind)
+        if refused is not None and refused.throttle_reason is None:
+            self._wait(lane, batch, now_ms, refused.error.code)
+            return True
+        reason = self._throttle_reason(fn) if refused is None else refused.throttle_reason
         if reason is not None:
             put_metric(self.controller, fn, "Throttles", 1)
             self.history.note(
@@ -811,6 +820,7 @@ class StreamPoller:
             trigger=self.source.kind,
             attempt=batch.invocations + 1,
             request_id=request_id,
+            faults=batch.faults,
         )
         try:
             result = self.controller.state(Runtime).run(fn, payload, request_id=request_id)
@@ -901,6 +911,8 @@ class StreamPoller:
         self, shard: _Shard, lane: _Lane, batch: _Batch, outcome: _Outcome, now_ms: int
     ) -> None:
         """Checkpoint, split, retry or discard after an invocation."""
+        if outcome.ok and self._checkpoint_lost(lane, batch):
+            return
         if outcome.has_state and not batch.final:
             self._keep_state(lane, batch, outcome.state)
         if outcome.ok:
@@ -971,6 +983,22 @@ class StreamPoller:
             attempt=batch.invocations + 1,
             reason="function error" if outcome.function_error else "batch failure",
         )
+
+    def _checkpoint_lost(self, lane: _Lane, batch: _Batch) -> bool:
+        """Whether an injected duplicate delivery makes a successful batch come again: it is
+        replaced by a fresh copy of its records, invoked next (see ..faults.duplicate_stream)."""
+        fn = self.mapping.function
+        if batch.final or not batch.records:
+            return False
+        if not duplicate_stream(self.controller, fn, batch.request_id):
+            return False
+        lane.batches[0] = _Batch(
+            batch.records,
+            window_start=batch.window_start,
+            due_ms=batch.due_ms,
+            faults=(DUPLICATE_DELIVERY,),
+        )
+        return True
 
     def _wait(self, lane: _Lane, batch: _Batch, now_ms: int, reason: str) -> None:
         """Try again later without counting a retry (throttles and pre-invoke errors)."""
