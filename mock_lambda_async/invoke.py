@@ -20,8 +20,11 @@ from .interception import AwsError, Call, Reply, operation
 from .metrics import History, put_invocation_metrics
 from .runtime import Runtime, decode_client_context
 
-#: Request payload limits in bytes. Sync: 6 MB. Event: 1 MB since Oct 2025 (256 KB before).
-#: InvokeAsync keeps the legacy 256 KB limit (API_InvokeAsync).
+#: Request payload limits in bytes. Sync: 6 MB. Event: 1 MB since Oct 2025 (256 KB before); the
+#: message "<n> byte payload is too large for the Event invocation type (limit 1048576 bytes)" is
+#: quoted from AWS in public code and notes since the change. InvokeAsync keeps the legacy 256 KB
+#: limit (API_InvokeAsync: "The payload limit is 256KB. For larger payloads, for up to 1MB, use
+#: Invoke").
 SYNC_PAYLOAD_LIMIT = 6_291_456
 EVENT_PAYLOAD_LIMIT = 1_048_576
 INVOKE_ASYNC_PAYLOAD_LIMIT = 262_144
@@ -191,6 +194,8 @@ def invoke(call: Call) -> Reply:
 def invoke_async(call: Call) -> Reply:
     payload = payload_bytes(call.params.get("InvokeArgs"))
     if len(payload) > INVOKE_ASYNC_PAYLOAD_LIMIT:
+        # INFERENCE: no recorded InvokeAsync over-limit message; this is the synchronous
+        # operation's wording with InvokeAsync's limit and name.
         raise _too_large(
             f"Request must be smaller than {INVOKE_ASYNC_PAYLOAD_LIMIT} bytes for the "
             "InvokeAsync operation"

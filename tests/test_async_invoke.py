@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from conftest import REGION
 
 
@@ -42,6 +43,53 @@ def test_invoke_async_event_reaches_the_handler(lam, lambda_client):
     lambda_client.invoke_async(FunctionName="legacy", InvokeArgs=b'{"a": 1}')
     lam.drain()
     assert seen == [{"a": 1}]
+
+
+def _error(action):
+    with pytest.raises(ClientError) as raised:
+        action()
+    response = raised.value.response
+    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]
+
+
+def test_event_payload_over_1_mb_is_request_entity_too_large(lam, lambda_client):
+    lam.add_function("later", lambda event, context: None)
+    payload = json.dumps("x" * 1_048_575).encode()  # 1 MB + 1 byte
+    assert _error(
+        lambda: lambda_client.invoke(FunctionName="later", InvocationType="Event", Payload=payload)
+    ) == (
+        413,
+        {
+            "Code": "RequestEntityTooLargeException",
+            "Message": "1048577 byte payload is too large for the Event invocation type "
+            "(limit 1048576 bytes)",
+        },
+    )
+    assert lam.invocations("later") == []
+
+
+def test_event_payload_of_exactly_1_mb_is_queued(lam, lambda_client):
+    lam.add_function("later", lambda event, context: len(event))
+    payload = json.dumps("x" * 1_048_574).encode()
+    response = lambda_client.invoke(FunctionName="later", InvocationType="Event", Payload=payload)
+    assert response["StatusCode"] == 202
+    assert [a.response for a in lam.invocations("later")] == [1_048_574]
+
+
+def test_invoke_async_args_over_256_kb_are_request_entity_too_large(lam, lambda_client):
+    lam.add_function("legacy", lambda event, context: None)
+    args = json.dumps("x" * 262_143).encode()  # 256 KB + 1 byte
+    status, error = _error(
+        lambda: lambda_client.invoke_async(FunctionName="legacy", InvokeArgs=args)
+    )
+    assert (status, error["Code"]) == (413, "RequestEntityTooLargeException")
+    assert lam.invocations("legacy") == []
+
+
+def test_invoke_async_args_of_exactly_256_kb_are_queued(lam, lambda_client):
+    lam.add_function("legacy", lambda event, context: None)
+    args = json.dumps("x" * 262_142).encode()
+    assert lambda_client.invoke_async(FunctionName="legacy", InvokeArgs=args)["Status"] == 202
 
 
 @pytest.mark.lambda_async(auto_drain=False)
