@@ -75,3 +75,11 @@ def test_attempts_follow_the_retry_and_age_rule(lambda_async, lambda_client):
         assert len(lambda_async.invocations(name)) == expected
 
     check()
+
+
+def test_age_90_gives_up_right_after_the_second_attempt(lambda_async, lambda_client):
+    _setup(lambda_async, lambda_client, 90)
+    lambda_async.advance(60)
+    assert len(lambda_async.invocations("orders")) == 2
+    [dropped] = lambda_async.timeline().select("dropped", function_name="orders")
+    assert dropped.at - lambda_async.invocations("orders")[0].started_at == timedelta(seconds=60)
