@@ -53,8 +53,16 @@ def test_only_reported_messages_come_back(lam: Any) -> None:
 
 @pytest.mark.parametrize(
     "response",
-    [None, "", {}, {"batchItemFailures": []}, {"batchItemFailures": None}, {"other": 1}],
-    ids=["null", "empty-string", "empty-object", "empty-list", "null-list", "no-key"],
+    [None, "", [], {}, {"batchItemFailures": []}, {"batchItemFailures": None}, {"other": 1}],
+    ids=[
+        "null",
+        "empty-string",
+        "empty-array",
+        "empty-object",
+        "empty-list",
+        "null-list",
+        "no-key",
+    ],
 )
 def test_complete_success_responses_delete_the_batch(lam: Any, response: Any) -> None:
     function = add_function(lam, handler=respond_with(response))

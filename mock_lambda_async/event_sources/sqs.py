@@ -606,10 +606,11 @@ def _event_payload(batch: list[Any], queue_arn: str, region: str) -> bytes:
 def batch_item_failures(payload: bytes, batch_ids: set[str]) -> set[str] | None:
     """The message ids a ``ReportBatchItemFailures`` response returns; ``None``: the whole batch.
 
-    Success (nothing returns) for an empty or null response, ``""``, ``{}``, and an empty or null
-    ``batchItemFailures`` list ([LDG] with-sqs "success and failure conditions"; [LS] recorded
-    ``{}``, ``""``, ``[]``, ``null``). Whole-batch failure for a response that is not an object
-    (invalid JSON; INFERENCE for other JSON values such as a list or a number), a
+    Success (nothing returns) for an empty or null response, ``""``, ``[]``, ``{}``, and an empty or
+    null ``batchItemFailures`` list ([LDG] with-sqs "success and failure conditions"; [LS] recorded
+    ``{}`` for SQS, and ``""``, ``[]``, ``null`` for Kinesis, whose responses Lambda reads the same
+    way: INFERENCE for SQS). Whole-batch failure for a response that is not an object
+    (invalid JSON; INFERENCE for other JSON values such as a non-empty list or a number), a
     ``batchItemFailures`` that is not a list (INFERENCE), and any entry whose ``itemIdentifier`` is
     missing (a wrong key, recorded), null, empty, not a string (recorded ``123`` on Kinesis) or not a
     message of the batch.
@@ -620,7 +621,7 @@ def batch_item_failures(payload: bytes, batch_ids: set[str]) -> set[str] | None:
         response = json.loads(payload)
     except ValueError:
         return None
-    if response is None or response == "":
+    if response is None or response == "" or response == []:
         return set()
     if not isinstance(response, dict):
         return None
