@@ -329,8 +329,10 @@ def test_fifo_queue_refuses_a_batching_window(lam: Any) -> None:
 def test_fifo_batch_size_above_10_is_refused(lam: Any) -> None:
     function(lam)
     arn = queue("jobs.fifo", FifoQueue="true")
-    assert create_error(EventSourceArn=arn, BatchSize=11)["code"] == (
-        "InvalidParameterValueException"
+    # Without a window the rule for batches over 10 refuses it; with one, FIFO refuses the window.
+    assert create_error(EventSourceArn=arn, BatchSize=11) == invalid(
+        "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater "
+        "than 10"
     )
 
 

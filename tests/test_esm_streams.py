@@ -282,6 +282,17 @@ def test_reenabled_mapping_resumes_after_the_last_processed_record(lam: Any) -> 
     assert batches(lam, "consumer") == [["one"], ["two"]]
 
 
+def test_deleting_a_stream_mapping_stops_delivery(lam: Any) -> None:
+    lam.add_function("consumer", record_everything)
+    stream = kinesis_stream()
+    mapping = map_stream("consumer", stream)
+    put(stream, "one")
+    client("lambda").delete_event_source_mapping(UUID=mapping)
+    put(stream, "two")
+    lam.advance(60)
+    assert batches(lam, "consumer") == [["one"]]
+
+
 # -- filtering ---------------------------------------------------------------------------------------
 def test_filter_criteria_match_the_decoded_json_data(lam: Any) -> None:
     lam.add_function("consumer", record_everything)
