@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -332,46 +333,62 @@ class AsyncQueue:
             payload=event.payload,
             result=event.result,
         )
-        try:
-            with recursion.running(event.ran_in or event.chain):
-                deliver_record(self.controller, target, record, fn=event.fn, success=success)
-        except DeliveryFailed as failure:
-            put_metric(self.controller, event.fn, "DestinationDeliveryFailures", 1)
-            self.history.note(
-                "delivery_failed",
-                function_name=event.fn.name,
-                request_id=event.request_id,
-                destination=target,
-                reason=failure.reason,
-            )
-            return
-        self.history.note(
-            "delivered",
-            function_name=event.fn.name,
-            request_id=event.request_id,
-            destination=target,
+        self._send(
+            event,
+            target,
+            lambda: deliver_record(self.controller, target, record, fn=event.fn, success=success),
+            failure_metric="DestinationDeliveryFailures",
+            failed="delivery_failed",
+            sent="delivered",
             condition=condition,
             record=record,
         )
 
     def _dead_letter(self, event: _Event, target: str) -> None:
-        try:
-            with recursion.running(event.ran_in or event.chain):
-                deliver_dead_letter(
-                    self.controller,
-                    target,
-                    event.payload,
-                    request_id=event.request_id,
-                    error_code=str(event.status),
-                    error_message=event.error_message,
-                    fn=event.fn,
-                )
-        except DeliveryFailed as failure:
+        self._send(
+            event,
+            target,
+            lambda: deliver_dead_letter(
+                self.controller,
+                target,
+                event.payload,
+                request_id=event.request_id,
+                error_code=str(event.status),
+                error_message=event.error_message,
+                fn=event.fn,
+            ),
             # [LDG] invocation-async: on a failed DLQ send Lambda deletes the event and emits
             # DeadLetterErrors.
-            put_metric(self.controller, event.fn, "DeadLetterErrors", 1)
+            failure_metric="DeadLetterErrors",
+            failed="dead_letter_failed",
+            sent="dead_lettered",
+            payload=event.payload,
+        )
+
+    def _send(
+        self,
+        event: _Event,
+        target: str,
+        send: Callable[[], None],
+        *,
+        failure_metric: str,
+        failed: str,
+        sent: str,
+        **detail: Any,
+    ) -> None:
+        """Run ``send`` (a destination record or a DLQ message) in the event's request chain.
+
+        Both ends take the same course: a refused send counts in ``failure_metric`` and is noted
+        ``failed`` with the reason (the event is then gone either way); a sent one is noted ``sent``
+        with ``detail``.
+        """
+        try:
+            with recursion.running(event.ran_in or event.chain):
+                send()
+        except DeliveryFailed as failure:
+            put_metric(self.controller, event.fn, failure_metric, 1)
             self.history.note(
-                "dead_letter_failed",
+                failed,
                 function_name=event.fn.name,
                 request_id=event.request_id,
                 destination=target,
@@ -379,11 +396,11 @@ class AsyncQueue:
             )
             return
         self.history.note(
-            "dead_lettered",
+            sent,
             function_name=event.fn.name,
             request_id=event.request_id,
             destination=target,
-            payload=event.payload,
+            **detail,
         )
 
 
