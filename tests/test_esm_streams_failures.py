@@ -319,6 +319,34 @@ def test_partial_failure_retries_from_the_lowest_reported_record(lam: Any) -> No
     assert batches(lam, "consumer") == [["r1", "r2", "r3", "r4", "r5"], ["r2", "r3", "r4", "r5"]]
 
 
+def test_a_reported_failure_that_keeps_failing_is_discarded_from_that_record(lam: Any) -> None:
+    def report_last(event: Any, context: Any) -> Any:
+        last = event["Records"][-1]["kinesis"]["sequenceNumber"]
+        return {"batchItemFailures": [{"itemIdentifier": last}]}
+
+    lam.add_function("consumer", report_last)
+    stream = kinesis_stream()
+    url, queue_arn = failure_queue()
+    map_stream(
+        "consumer",
+        stream,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        MaximumRetryAttempts=2,
+        DestinationConfig=on_failure(queue_arn),
+    )
+
+    results = put(stream, "r1", "r2", "r3")
+
+    (record,) = queued_records(url)
+    assert batches(lam, "consumer") == [["r1", "r2", "r3"], ["r3"], ["r3"]]
+    assert (
+        record["requestContext"]["approximateInvokeCount"],
+        record["responseContext"]["functionError"],
+        record["KinesisBatchInfo"]["batchSize"],
+        record["KinesisBatchInfo"]["startSequenceNumber"],
+    ) == (3, None, 1, results[2]["SequenceNumber"])
+
+
 @pytest.mark.parametrize(
     "response",
     ["", [], None, {}, {"batchItemFailures": []}, {"batchItemFailures": None}],
