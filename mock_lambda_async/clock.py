@@ -76,7 +76,10 @@ class Scheduler:
         self._pollers: list[Poller] = []
         self._poll_hints: dict[int, int | None] = {}
         self._lock = threading.RLock()
+        #: Signalled when the loop stops, for a thread waiting to run it (see :meth:`_claim`).
+        self._idle = threading.Condition(self._lock)
         self._running = False
+        self._owner: int | None = None
 
     # -- scheduling -------------------------------------------------------------------------------
     def call_at(self, due_ms: int, action: Callable[[], None], label: str = "") -> _Due:
@@ -137,31 +140,67 @@ class Scheduler:
         """Run everything due up to ``limit_ms`` (``None``: until idle). Returns the steps run.
 
         Virtual time ends at ``limit_ms`` when given, else at the time of the last item run.
-        Re-entrant calls (a handler that calls ``advance``) are refused: time cannot move inside an
-        invocation. ``if_idle``: when the scheduler is already running (on this thread or another),
-        return 0 instead. The claim is atomic, so two threads never run the loop at once.
+        ``if_idle``: when the scheduler is already running (on this thread or another), return 0
+        instead. See :meth:`_claim` for calls made while it runs.
         """
-        with self._lock:
-            if self._running:
-                if if_idle:
-                    return 0
-                raise RuntimeError("virtual time cannot be moved from inside a running invocation")
-            self._running = True
-        steps = 0
+        if not self._claim(if_idle):
+            return 0
         try:
-            while steps < self.MAX_STEPS:
-                due = self.next_due_ms()
-                if due is None or (limit_ms is not None and due > limit_ms):
-                    break
-                self.clock.move_to_ms(due)
-                steps += self._run_one(due)
-            else:
-                raise RuntimeError(
-                    f"the scheduler ran {self.MAX_STEPS} steps without becoming idle; "
-                    "a trigger loop is feeding itself"
-                )
+            return self._run(limit_ms)
         finally:
+            self._release()
+
+    def run_for(self, delta_ms: int) -> int:
+        """Run what falls due in the next ``delta_ms`` and end there (``lam.advance``).
+
+        "Next" counts from when this thread gets to run the loop, after any run on another thread.
+        """
+        self._claim(False)
+        try:
+            return self._run(self.clock.now_ms() + delta_ms)
+        finally:
+            self._release()
+
+    def _claim(self, if_idle: bool) -> bool:
+        """Take the loop for this thread; ``False`` (with ``if_idle``) when it is taken.
+
+        The claim is atomic, so two threads never run the loop at once. A re-entrant call (an
+        action moving time) is refused: time cannot move inside an invocation. A call from another
+        thread while the loop runs (the test draining while a thread of its own drains, or settles
+        before an AWS call) waits for that run to end, then runs: a drain still returns with
+        nothing pending.
+        """
+        me = threading.get_ident()
+        with self._idle:
+            if self._running and if_idle:
+                return False
+            if self._running and self._owner == me:
+                raise RuntimeError("virtual time cannot be moved from inside a running invocation")
+            while self._running:
+                self._idle.wait()
+            self._running = True
+            self._owner = me
+        return True
+
+    def _release(self) -> None:
+        with self._idle:
             self._running = False
+            self._owner = None
+            self._idle.notify_all()
+
+    def _run(self, limit_ms: int | None) -> int:
+        steps = 0
+        while steps < self.MAX_STEPS:
+            due = self.next_due_ms()
+            if due is None or (limit_ms is not None and due > limit_ms):
+                break
+            self.clock.move_to_ms(due)
+            steps += self._run_one(due)
+        else:
+            raise RuntimeError(
+                f"the scheduler ran {self.MAX_STEPS} steps without becoming idle; "
+                "a trigger loop is feeding itself"
+            )
         if limit_ms is not None:
             self.clock.move_to_ms(limit_ms)
         return steps

@@ -90,10 +90,14 @@ class LambdaAsyncController:
         if seconds < 0:
             raise ValueError("virtual time only moves forward")
         _refuse_inside_invocation()
-        self.scheduler.run_until(self.clock.now_ms() + round(seconds * 1000))
+        self.scheduler.run_for(round(seconds * 1000))
 
     def drain(self) -> None:
-        """Run until nothing is pending, jumping virtual time to each next due item."""
+        """Run until nothing is pending, jumping virtual time to each next due item.
+
+        Called while another thread moves time (its own ``drain``, or the settling before an AWS
+        call), it waits for that thread to finish, then runs what is left.
+        """
         _refuse_inside_invocation()
         self.scheduler.run_until(None)
 

@@ -275,3 +275,32 @@ def test_api_calls_from_many_threads_never_raise_from_the_mock(lam, thread_error
     lam.drain()
     assert len(lam.invocations("tick")) == 80
     assert thread_errors == []
+
+
+@pytest.mark.lambda_async(auto_drain=False)
+def test_a_drain_while_another_thread_drains_waits_for_it(lam, thread_errors, monkeypatch):
+    running, release = threading.Event(), threading.Event()
+
+    def handler(event: Any, context: Any) -> None:
+        if event["n"] == 1:
+            running.set()
+            release.wait(MEET_S)  # held until the test's own drain is waiting
+
+    lam.add_function("slow", handler)
+    for n in (1, 2):
+        invoke("slow", {"n": n}, "Event")
+    idle = lam.scheduler._idle
+    wait = idle.wait
+
+    def waiting(*args: Any) -> bool:
+        release.set()
+        return wait(*args)
+
+    monkeypatch.setattr(idle, "wait", waiting)
+    other = threading.Thread(target=lam.drain)
+    other.start()
+    running.wait(MEET_S)
+    lam.drain()  # refused before ("from inside a running invocation"); now it waits
+    assert [a.ok for a in lam.invocations("slow")] == [True, True]
+    other.join(MEET_S)
+    assert thread_errors == []
