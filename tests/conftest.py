@@ -1,4 +1,4 @@
-"""Shared fixtures: fake credentials, a region, and helpers to build deployment packages."""
+"""Shared fixtures: fake credentials, a region, helpers to build deployment packages and resources."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import textwrap
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -62,16 +63,46 @@ def create_function(
 
 
 @pytest.fixture
-def lam() -> Iterator[Any]:
-    from mock_lambda_async import mock_lambda_async
-
-    with mock_lambda_async() as controller:
-        yield controller
+def lam(lambda_async: Any) -> Any:
+    """The plugin's activation: ``pytest.mark.lambda_async(auto_drain=..., start=...)`` sets it up."""
+    return lambda_async
 
 
 @pytest.fixture
 def lambda_client() -> Any:
     return boto3.client("lambda", region_name=REGION)
+
+
+@pytest.fixture
+def sqs() -> Any:
+    return boto3.client("sqs", region_name=REGION)
+
+
+def client(service: str) -> Any:
+    """A client of ``service`` in the tests' region (one per run under ``one_boto3_session``)."""
+    return boto3.client(service, region_name=REGION)
+
+
+def make_queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:
+    """Create an SQS queue; returns its URL and ARN."""
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return url, arn["QueueArn"]
+
+
+def metric_sum(lam: Any, name: str, function_name: str = "orders") -> float:
+    """The sum of a function's ``AWS/Lambda`` metric over the last virtual day, from CloudWatch."""
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName=name,
+        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
+        StartTime=lam.now() - timedelta(days=1),
+        EndTime=lam.now() + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return sum(point["Sum"] for point in points)
 
 
 @pytest.fixture(scope="module")

@@ -1,35 +1,16 @@
 """The function's dead-letter queue: the original event, with RequestID/ErrorCode/ErrorMessage."""
 
 import json
-from datetime import timedelta
 
 import boto3
 import pytest
-from conftest import REGION
+from conftest import REGION, make_queue, metric_sum
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
 
 
-@pytest.fixture
-def lam(lambda_async):
-    return lambda_async
-
-
-@pytest.fixture
-def sqs():
-    return boto3.client("sqs", region_name=REGION)
-
-
 def _fails(event, context):
     raise ValueError("Test exception (this is intentional)")
-
-
-def _queue(sqs, name):
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    return url, arn
 
 
 def _messages(sqs, url):
@@ -42,22 +23,8 @@ def _event(lambda_client, name="orders", payload=b'{"raise_error": 1}'):
     lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=payload)
 
 
-def _metric_sum(lam, name, function_name):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=lam.now() - timedelta(days=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
-
-
 def test_dead_letter_body_is_the_original_event_bytes(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "dlq")
+    url, arn = make_queue(sqs, "dlq")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
     _event(lambda_client, payload=b'{"raise_error": 1}')
     lam.drain()
@@ -67,7 +34,7 @@ def test_dead_letter_body_is_the_original_event_bytes(lam, lambda_client, sqs):
 
 
 def test_dead_letter_attributes_as_recorded(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "dlq")
+    url, arn = make_queue(sqs, "dlq")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
     _event(lambda_client)
     lam.drain()
@@ -84,7 +51,7 @@ def test_dead_letter_attributes_as_recorded(lam, lambda_client, sqs):
 
 
 def test_dead_letter_error_message_keeps_the_first_kilobyte(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "dlq")
+    url, arn = make_queue(sqs, "dlq")
 
     def long_error(event, context):
         raise ValueError("x" * 5000)
@@ -97,7 +64,7 @@ def test_dead_letter_error_message_keeps_the_first_kilobyte(lam, lambda_client, 
 
 
 def test_dead_letter_queue_is_empty_until_the_last_attempt(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "dlq")
+    url, arn = make_queue(sqs, "dlq")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
     _event(lambda_client)
     lam.advance(0)
@@ -109,7 +76,7 @@ def test_dead_letter_queue_is_empty_until_the_last_attempt(lam, lambda_client, s
 
 
 def test_dead_letter_message_carries_virtual_sent_timestamp(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "dlq")
+    url, arn = make_queue(sqs, "dlq")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
     _event(lambda_client)
     lam.drain()
@@ -118,8 +85,8 @@ def test_dead_letter_message_carries_virtual_sent_timestamp(lam, lambda_client, 
 
 
 def test_dead_letter_queue_and_on_failure_both_receive_the_event(lam, lambda_client, sqs):
-    dlq_url, dlq_arn = _queue(sqs, "dlq")
-    failures_url, failures_arn = _queue(sqs, "failures")
+    dlq_url, dlq_arn = make_queue(sqs, "dlq")
+    failures_url, failures_arn = make_queue(sqs, "failures")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": dlq_arn})
     lambda_client.put_function_event_invoke_config(
         FunctionName="orders", DestinationConfig={"OnFailure": {"Destination": failures_arn}}
@@ -131,7 +98,7 @@ def test_dead_letter_queue_and_on_failure_both_receive_the_event(lam, lambda_cli
 
 
 def test_successful_event_is_not_dead_lettered(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "dlq")
+    url, arn = make_queue(sqs, "dlq")
     lam.add_function("orders", lambda event, context: "ok", DeadLetterConfig={"TargetArn": arn})
     _event(lambda_client)
     lam.drain()
@@ -139,7 +106,7 @@ def test_successful_event_is_not_dead_lettered(lam, lambda_client, sqs):
 
 
 def test_sns_dead_letter_topic_forwards_event_and_attributes(lam, lambda_client, sqs):
-    url, queue_arn = _queue(sqs, "subscriber")
+    url, queue_arn = make_queue(sqs, "subscriber")
     sns = boto3.client("sns", region_name=REGION)
     topic = sns.create_topic(Name="dead-letters")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
@@ -153,7 +120,7 @@ def test_sns_dead_letter_topic_forwards_event_and_attributes(lam, lambda_client,
 
 
 def test_zero_reserved_concurrency_dead_letters_with_the_throttle_status(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "dlq")
+    url, arn = make_queue(sqs, "dlq")
     lam.add_function("off", _fails, DeadLetterConfig={"TargetArn": arn})
     lambda_client.put_function_concurrency(FunctionName="off", ReservedConcurrentExecutions=0)
     _event(lambda_client, name="off")
@@ -164,19 +131,19 @@ def test_zero_reserved_concurrency_dead_letters_with_the_throttle_status(lam, la
 
 
 def test_deleted_dead_letter_queue_counts_dead_letter_errors(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "dlq")
+    url, arn = make_queue(sqs, "dlq")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
     sqs.delete_queue(QueueUrl=url)
     _event(lambda_client)
     lam.drain()
-    assert _metric_sum(lam, "DeadLetterErrors", "orders") == 1
+    assert metric_sum(lam, "DeadLetterErrors", "orders") == 1
     [failed] = lam.timeline().select("dead_letter_failed", function_name="orders")
     assert failed.detail["destination"] == arn
 
 
 def test_dead_lettered_event_still_counts_as_dropped(lam, lambda_client, sqs):
-    _url, arn = _queue(sqs, "dlq")
+    _url, arn = make_queue(sqs, "dlq")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
     _event(lambda_client)
     lam.drain()
-    assert _metric_sum(lam, "AsyncEventsDropped", "orders") == 1
+    assert metric_sum(lam, "AsyncEventsDropped", "orders") == 1

@@ -1,35 +1,16 @@
 """OnSuccess/OnFailure destinations of async invocations, read back through boto3."""
 
 import json
-from datetime import timedelta
 
 import boto3
 import pytest
-from conftest import REGION
+from conftest import REGION, make_queue, metric_sum
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
 
 
-@pytest.fixture
-def lam(lambda_async):
-    return lambda_async
-
-
-@pytest.fixture
-def sqs():
-    return boto3.client("sqs", region_name=REGION)
-
-
 def _fails(event, context):
     raise ValueError("Test exception (this is intentional)")
-
-
-def _queue(sqs, name, **attributes):
-    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    return url, arn
 
 
 def _bodies(sqs, url):
@@ -48,23 +29,9 @@ def _event(lambda_client, name, payload):
     lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(payload))
 
 
-def _metric_sum(lam, name, function_name):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=lam.now() - timedelta(days=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
-
-
 # -- the record ----------------------------------------------------------------------------------
 def test_on_success_record_has_the_recorded_shape(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "successes")
+    url, arn = make_queue(sqs, "successes")
     created = lam.add_function("orders", lambda event, context: {"done": event["order"]})
     _configure(lambda_client, "orders", OnSuccess=arn)
     _event(lambda_client, "orders", {"order": 1})
@@ -92,7 +59,7 @@ def test_on_success_record_has_the_recorded_shape(lam, lambda_client, sqs):
 
 
 def test_record_timestamp_is_the_virtual_time_of_delivery(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "failures")
+    url, arn = make_queue(sqs, "failures")
     lam.add_function("orders", _fails)
     _configure(lambda_client, "orders", OnFailure=arn)
     _event(lambda_client, "orders", {"order": 1})
@@ -103,7 +70,7 @@ def test_record_timestamp_is_the_virtual_time_of_delivery(lam, lambda_client, sq
 
 
 def test_on_failure_record_after_retries_are_exhausted(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "failures")
+    url, arn = make_queue(sqs, "failures")
     lam.add_function("orders", _fails)
     _configure(lambda_client, "orders", OnFailure=arn)
     _event(lambda_client, "orders", {"raise_error": 1})
@@ -123,7 +90,7 @@ def test_on_failure_record_after_retries_are_exhausted(lam, lambda_client, sqs):
 
 
 def test_on_failure_waits_for_the_last_attempt(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "failures")
+    url, arn = make_queue(sqs, "failures")
     lam.add_function("orders", _fails)
     _configure(lambda_client, "orders", OnFailure=arn)
     _event(lambda_client, "orders", {"order": 1})
@@ -134,7 +101,7 @@ def test_on_failure_waits_for_the_last_attempt(lam, lambda_client, sqs):
 
 
 def test_on_failure_record_for_event_age_exceeded(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "failures")
+    url, arn = make_queue(sqs, "failures")
     lam.add_function("orders", _fails)
     lambda_client.put_function_event_invoke_config(
         FunctionName="orders",
@@ -150,7 +117,7 @@ def test_on_failure_record_for_event_age_exceeded(lam, lambda_client, sqs):
 
 
 def test_zero_reserved_concurrency_record_has_no_response(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "failures")
+    url, arn = make_queue(sqs, "failures")
     lam.add_function("off", lambda event, context: None)
     lambda_client.put_function_concurrency(FunctionName="off", ReservedConcurrentExecutions=0)
     _configure(lambda_client, "off", OnFailure=arn)
@@ -163,7 +130,7 @@ def test_zero_reserved_concurrency_record_has_no_response(lam, lambda_client, sq
 
 
 def test_success_is_not_sent_to_the_failure_destination(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "failures")
+    url, arn = make_queue(sqs, "failures")
     lam.add_function("orders", lambda event, context: "ok")
     _configure(lambda_client, "orders", OnFailure=arn)
     _event(lambda_client, "orders", {"order": 1})
@@ -172,7 +139,7 @@ def test_success_is_not_sent_to_the_failure_destination(lam, lambda_client, sqs)
 
 
 def test_record_names_the_alias_that_was_invoked(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "successes")
+    url, arn = make_queue(sqs, "successes")
     created = lam.add_function("orders", lambda event, context: "ok", Publish=True)
     lambda_client.create_alias(FunctionName="orders", Name="live", FunctionVersion="1")
     lambda_client.put_function_event_invoke_config(
@@ -191,7 +158,7 @@ def test_record_names_the_alias_that_was_invoked(lam, lambda_client, sqs):
 
 # -- other target types --------------------------------------------------------------------------
 def test_sns_destination_publishes_the_record_as_the_message(lam, lambda_client, sqs):
-    url, queue_arn = _queue(sqs, "subscriber")
+    url, queue_arn = make_queue(sqs, "subscriber")
     sns = boto3.client("sns", region_name=REGION)
     topic = sns.create_topic(Name="results")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
@@ -204,7 +171,7 @@ def test_sns_destination_publishes_the_record_as_the_message(lam, lambda_client,
 
 
 def test_eventbridge_destination_reaches_rules_with_the_lambda_envelope(lam, lambda_client, sqs):
-    url, queue_arn = _queue(sqs, "subscriber")
+    url, queue_arn = make_queue(sqs, "subscriber")
     events = boto3.client("events", region_name=REGION)
     bus = events.create_event_bus(Name="results")["EventBusArn"]
     events.put_rule(
@@ -253,17 +220,17 @@ def test_s3_failure_destination_stores_the_record_under_the_documented_key(lam, 
 
 # -- failures to deliver -------------------------------------------------------------------------
 def test_deleted_destination_queue_counts_a_delivery_failure(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "gone")
+    url, arn = make_queue(sqs, "gone")
     lam.add_function("orders", lambda event, context: "ok")
     _configure(lambda_client, "orders", OnSuccess=arn)
     sqs.delete_queue(QueueUrl=url)
     _event(lambda_client, "orders", {"order": 1})
     lam.drain()
-    assert _metric_sum(lam, "DestinationDeliveryFailures", "orders") == 1
+    assert metric_sum(lam, "DestinationDeliveryFailures", "orders") == 1
 
 
 def test_delivery_failure_is_on_the_timeline_and_never_raises(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "gone")
+    url, arn = make_queue(sqs, "gone")
     lam.add_function("orders", lambda event, context: "ok")
     _configure(lambda_client, "orders", OnSuccess=arn)
     sqs.delete_queue(QueueUrl=url)
@@ -274,13 +241,13 @@ def test_delivery_failure_is_on_the_timeline_and_never_raises(lam, lambda_client
 
 
 def test_record_too_large_for_the_queue_is_a_delivery_failure(lam, lambda_client, sqs):
-    url, arn = _queue(sqs, "small", MaximumMessageSize="1024")
+    url, arn = make_queue(sqs, "small", MaximumMessageSize="1024")
     lam.add_function("orders", lambda event, context: "x" * 2000)
     _configure(lambda_client, "orders", OnSuccess=arn)
     _event(lambda_client, "orders", {"order": 1})
     lam.drain()
     assert _bodies(sqs, url) == []
-    assert _metric_sum(lam, "DestinationDeliveryFailures", "orders") == 1
+    assert metric_sum(lam, "DestinationDeliveryFailures", "orders") == 1
 
 
 def test_sns_destination_reaches_a_lambda_subscriber(lam, lambda_client):

@@ -2,9 +2,8 @@
 
 from datetime import timedelta
 
-import boto3
 import pytest
-from conftest import REGION, create_function
+from conftest import create_function, metric_sum
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
 
@@ -20,20 +19,6 @@ def paused(lambda_async):
 
 def _invoke(lambda_client, name="orders", payload=b'{"order": 1}'):
     lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=payload)
-
-
-def _metric_sum(lam, name, function_name):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=lam.now() - timedelta(days=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
 
 
 def test_first_attempt_runs_as_soon_as_time_moves(paused, lambda_client):
@@ -170,15 +155,15 @@ def test_each_failed_attempt_counts_in_errors_and_invocations(paused, lambda_cli
     paused.add_function("orders", _fails)
     _invoke(lambda_client)
     paused.drain()
-    assert _metric_sum(paused, "Invocations", "orders") == 3
-    assert _metric_sum(paused, "Errors", "orders") == 3
+    assert metric_sum(paused, "Invocations", "orders") == 3
+    assert metric_sum(paused, "Errors", "orders") == 3
 
 
 def test_given_up_event_counts_in_async_events_dropped(paused, lambda_client):
     paused.add_function("orders", _fails)
     _invoke(lambda_client)
     paused.drain()
-    assert _metric_sum(paused, "AsyncEventsDropped", "orders") == 1
+    assert metric_sum(paused, "AsyncEventsDropped", "orders") == 1
 
 
 def test_zero_retries_from_the_event_invoke_config(paused, lambda_client):

@@ -7,14 +7,9 @@ from datetime import timedelta
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import REGION
+from conftest import REGION, metric_sum
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
-
-
-@pytest.fixture
-def lam(lambda_async):
-    return lambda_async
 
 
 def _ok(event, context):
@@ -27,20 +22,6 @@ def _fails(event, context):
 
 def _event(lambda_client, name, payload=b"{}"):
     lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=payload)
-
-
-def _metric_sum(lam, name, function_name):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=lam.now() - timedelta(days=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
 
 
 def _one_slot(lam, lambda_client, name="busy", handler=_ok, seconds=10):
@@ -83,7 +64,7 @@ def test_throttled_sync_invoke_counts_in_throttles(lam, lambda_client):
     lambda_client.put_function_concurrency(FunctionName="off", ReservedConcurrentExecutions=0)
     with pytest.raises(ClientError):
         lambda_client.invoke(FunctionName="off", Payload=b"{}")
-    assert _metric_sum(lam, "Throttles", "off") == 1
+    assert metric_sum(lam, "Throttles", "off") == 1
 
 
 def test_sync_invoke_runs_again_once_reservation_is_removed(lam, lambda_client):
@@ -142,7 +123,7 @@ def test_async_event_at_reserved_concurrency_zero_counts_as_dropped(lam, lambda_
     lambda_client.put_function_concurrency(FunctionName="off", ReservedConcurrentExecutions=0)
     _event(lambda_client, "off")
     lam.drain()
-    assert _metric_sum(lam, "AsyncEventsDropped", "off") == 1
+    assert metric_sum(lam, "AsyncEventsDropped", "off") == 1
 
 
 def test_second_event_is_throttled_while_the_first_holds_the_only_slot(lam, lambda_client):
@@ -205,7 +186,7 @@ def test_async_throttles_count_in_throttles(lam, lambda_client):
     _event(lambda_client, "busy")
     _event(lambda_client, "busy")
     lam.drain()
-    assert _metric_sum(lam, "Throttles", "busy") == 2
+    assert metric_sum(lam, "Throttles", "busy") == 2
 
 
 def test_throttled_event_is_given_up_when_it_would_exceed_its_age(lam, lambda_client):
@@ -272,7 +253,7 @@ def test_duration_is_reported_in_the_duration_metric(lam, lambda_client):
     lam.set_duration("slow", 2.5)
     _event(lambda_client, "slow")
     lam.drain()
-    assert _metric_sum(lam, "Duration", "slow") == 2500
+    assert metric_sum(lam, "Duration", "slow") == 2500
 
 
 def test_events_without_duration_never_contend(lam, lambda_client):

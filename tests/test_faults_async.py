@@ -1,11 +1,10 @@
 """Injected faults on asynchronous invocations: duplicates, throttles, 5xx, timeouts."""
 
 import json
-from datetime import timedelta
 
 import boto3
 import pytest
-from conftest import REGION
+from conftest import REGION, client, make_queue, metric_sum
 
 pytestmark = [
     pytest.mark.lambda_async(auto_drain=False),
@@ -13,34 +12,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def lam(lambda_async):
-    return lambda_async
-
-
 def _invoke(lambda_client, name="orders", payload=b'{"order": 1}'):
     lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=payload)
-
-
-def _metric_sum(lam, name, function_name="orders"):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=lam.now() - timedelta(days=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
-
-
-def _queue(name):
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return url, attributes["Attributes"]["QueueArn"]
 
 
 def _offsets(lam, name="orders"):
@@ -89,7 +62,7 @@ def test_a_throttle_counts_in_throttles_not_invocations(lam, lambda_client):
     lam.faults.throttle("orders")
     _invoke(lambda_client)
     lam.drain()
-    assert (_metric_sum(lam, "Throttles"), _metric_sum(lam, "Invocations")) == (1, 1)
+    assert (metric_sum(lam, "Throttles"), metric_sum(lam, "Invocations")) == (1, 1)
 
 
 def test_a_throttle_uses_no_retry(lam, lambda_client):
@@ -116,7 +89,7 @@ def test_a_throttle_is_noted_with_its_reason(lam, lambda_client):
 
 
 def test_an_event_throttled_past_its_age_goes_to_the_dlq_with_429(lam, lambda_client):
-    url, arn = _queue("dlq")
+    url, arn = make_queue(client("sqs"), "dlq")
     lam.add_function("orders", lambda event, context: None, DeadLetterConfig={"TargetArn": arn})
     lambda_client.put_function_event_invoke_config(
         FunctionName="orders", MaximumEventAgeInSeconds=60
@@ -146,7 +119,7 @@ def test_a_service_error_is_not_a_throttle(lam, lambda_client):
     lam.faults.service_error("orders")
     _invoke(lambda_client)
     lam.drain()
-    assert _metric_sum(lam, "Throttles") == 0
+    assert metric_sum(lam, "Throttles") == 0
     assert len(lam.timeline().select("throttled")) == 0
 
 
@@ -163,7 +136,7 @@ def test_a_service_error_is_noted_with_its_code(lam, lambda_client):
 
 def test_an_event_failing_with_5xx_past_its_age_reaches_the_dlq_with_500(lam, lambda_client):
     sqs = boto3.client("sqs", region_name=REGION)
-    url, arn = _queue("dlq")
+    url, arn = make_queue(client("sqs"), "dlq")
     lam.add_function("orders", lambda event, context: None, DeadLetterConfig={"TargetArn": arn})
     lambda_client.put_function_event_invoke_config(
         FunctionName="orders", MaximumEventAgeInSeconds=60
@@ -178,7 +151,7 @@ def test_an_event_failing_with_5xx_past_its_age_reaches_the_dlq_with_500(lam, la
 
 
 def test_the_on_failure_record_after_5xx_has_no_response(lam, lambda_client):
-    url, arn = _queue("failures")
+    url, arn = make_queue(client("sqs"), "failures")
     lam.add_function("orders", lambda event, context: None)
     lambda_client.put_function_event_invoke_config(
         FunctionName="orders",
@@ -272,7 +245,7 @@ def test_a_warm_environment_stays_warm_without_a_timeout(lam, lambda_client):
 
 
 def test_a_timeout_reaches_the_on_failure_record(lam, lambda_client):
-    url, arn = _queue("failures")
+    url, arn = make_queue(client("sqs"), "failures")
     lam.add_function("orders", lambda event, context: None)
     lambda_client.put_function_event_invoke_config(
         FunctionName="orders",

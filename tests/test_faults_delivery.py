@@ -1,10 +1,8 @@
 """Injected delivery failures: a destination or dead-letter queue refuses the record."""
 
-from datetime import timedelta
-
 import boto3
 import pytest
-from conftest import REGION
+from conftest import REGION, client, make_queue, metric_sum
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
@@ -13,31 +11,10 @@ def _fails(event, context):
     raise ValueError("boom")
 
 
-def _queue(name):
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return url, attributes["Attributes"]["QueueArn"]
-
-
-def _metric_sum(lam, name, function_name="orders"):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=lam.now() - timedelta(days=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
-
-
 @pytest.fixture
 def failures(lam, lambda_client):
     """``orders`` fails once (no retries) and has an OnFailure queue: returns its (URL, ARN)."""
-    url, arn = _queue("failures")
+    url, arn = make_queue(client("sqs"), "failures")
     lam.add_function("orders", _fails)
     lambda_client.put_function_event_invoke_config(
         FunctionName="orders",
@@ -50,7 +27,7 @@ def failures(lam, lambda_client):
 @pytest.fixture
 def dlq(lam):
     """``orders`` fails once (no retries) into a dead-letter queue: returns its (URL, ARN)."""
-    url, arn = _queue("dlq")
+    url, arn = make_queue(client("sqs"), "dlq")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
     boto3.client("lambda", region_name=REGION).put_function_event_invoke_config(
         FunctionName="orders", MaximumRetryAttempts=0
@@ -75,7 +52,7 @@ def test_a_refused_destination_counts_in_destination_delivery_failures(
     lam.faults.fail_delivery(failures[1])
     _invoke(lambda_client)
     lam.drain()
-    assert _metric_sum(lam, "DestinationDeliveryFailures") == 1
+    assert metric_sum(lam, "DestinationDeliveryFailures") == 1
 
 
 def test_a_refused_destination_is_on_the_timeline(lam, lambda_client, failures):
@@ -116,7 +93,7 @@ def test_another_destination_still_receives(lam, lambda_client, failures):
 
 
 def test_an_on_success_destination_can_be_refused(lam, lambda_client):
-    url, arn = _queue("successes")
+    url, arn = make_queue(client("sqs"), "successes")
     lam.add_function("orders", lambda event, context: None)
     lambda_client.put_function_event_invoke_config(
         FunctionName="orders", DestinationConfig={"OnSuccess": {"Destination": arn}}
@@ -124,7 +101,7 @@ def test_an_on_success_destination_can_be_refused(lam, lambda_client):
     lam.faults.fail_delivery(arn)
     _invoke(lambda_client)
     lam.assert_delivered(url, 0)
-    assert _metric_sum(lam, "DestinationDeliveryFailures") == 1
+    assert metric_sum(lam, "DestinationDeliveryFailures") == 1
 
 
 def test_a_refused_dead_letter_queue_gets_nothing(lam, lambda_client, dlq):
@@ -138,7 +115,7 @@ def test_a_refused_dead_letter_queue_counts_in_dead_letter_errors(lam, lambda_cl
     lam.faults.fail_delivery(dlq[1])
     _invoke(lambda_client)
     lam.drain()
-    assert _metric_sum(lam, "DeadLetterErrors") == 1
+    assert metric_sum(lam, "DeadLetterErrors") == 1
     [failed] = lam.timeline().select("dead_letter_failed", function_name="orders")
     assert failed.detail["reason"] == "refused by an injected fault"
 
@@ -150,8 +127,8 @@ def test_a_refused_dead_letter_queue_still_drops_the_event(lam, lambda_client, d
 
 
 def test_without_a_destination_every_target_refuses(lam, lambda_client):
-    failures_url, failures_arn = _queue("failures")
-    dlq_url, dlq_arn = _queue("dlq")
+    failures_url, failures_arn = make_queue(client("sqs"), "failures")
+    dlq_url, dlq_arn = make_queue(client("sqs"), "dlq")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": dlq_arn})
     lambda_client.put_function_event_invoke_config(
         FunctionName="orders",

@@ -1,27 +1,11 @@
 """Injected faults on synchronous invokes: 429 throttles, 500 service errors, timeouts."""
 
 import json
-from datetime import timedelta
 
-import boto3
 import pytest
-from conftest import REGION
+from conftest import metric_sum
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
-
-
-def _metric_sum(lam, name, function_name="orders"):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=lam.now() - timedelta(days=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
 
 
 @pytest.fixture
@@ -60,7 +44,7 @@ def test_a_throttled_invoke_counts_in_throttles(lam, lambda_client, orders):
     lam.faults.throttle("orders")
     with pytest.raises(lambda_client.exceptions.TooManyRequestsException):
         lambda_client.invoke(FunctionName="orders", Payload=b"{}")
-    assert _metric_sum(lam, "Throttles") == 1
+    assert metric_sum(lam, "Throttles") == 1
     [throttled] = lam.timeline().select("throttled", function_name="orders")
     assert throttled.detail["trigger"] == "sync"
 
@@ -89,7 +73,7 @@ def test_a_service_error_never_runs_the_handler(lam, lambda_client, orders):
     with pytest.raises(lambda_client.exceptions.ServiceException):
         lambda_client.invoke(FunctionName="orders", Payload=b"{}")
     assert orders == []
-    assert _metric_sum(lam, "Throttles") == 0
+    assert metric_sum(lam, "Throttles") == 0
 
 
 def test_a_service_error_is_on_the_timeline(lam, lambda_client, orders):
