@@ -105,6 +105,23 @@ def metric_sum(lam: Any, name: str, function_name: str = "orders") -> float:
     return sum(point["Sum"] for point in points)
 
 
+def function_arn(name: str) -> str:
+    """The unqualified ARN of a function, as GetFunction answers it."""
+    configuration = client("lambda").get_function(FunctionName=name)["Configuration"]
+    return str(configuration["FunctionArn"])
+
+
+def recording_function(lam: Any, name: str, **config: Any) -> list[Any]:
+    """A function that keeps every event it gets (and the ARN it was invoked as)."""
+    received: list[Any] = []
+
+    def handler(event: Any, context: Any) -> None:
+        received.append({"event": event, "invoked_as": context.invoked_function_arn})
+
+    lam.add_function(name, handler, **config)
+    return received
+
+
 @pytest.fixture(scope="module")
 def one_boto3_session() -> Iterator[None]:
     """One boto3 session, and one client per service and region, for the whole module.

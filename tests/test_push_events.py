@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION
+from conftest import REGION, function_arn, make_queue, recording_function
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_lambda_async import async_queue, mock_lambda_async
+from mock_lambda_async import async_queue
 from mock_lambda_async.event_sources.push import EVENTBRIDGE_RETRY_CAP_S, eventbridge_retry_delay
 from mock_lambda_async.interception import AwsError
 from mock_lambda_async.metrics import History
@@ -21,37 +20,12 @@ from mock_lambda_async.metrics import History
 START = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=timezone.utc)
 GONE = f"arn:aws:lambda:{REGION}:123456789012:function:gone"
 
-
-@pytest.fixture
-def lam() -> Iterator[Any]:
-    with mock_lambda_async(start=START) as controller:
-        yield controller
+pytestmark = pytest.mark.lambda_async(start=START)
 
 
 @pytest.fixture
 def events_client() -> Any:
     return boto3.client("events", region_name=REGION)
-
-
-@pytest.fixture
-def sqs() -> Any:
-    return boto3.client("sqs", region_name=REGION)
-
-
-def recording_function(lam: Any, name: str = "target", **config: Any) -> list[Any]:
-    """A function that keeps every event it gets (and the ARN it was invoked as)."""
-    received: list[Any] = []
-
-    def handler(event: Any, context: Any) -> None:
-        received.append({"event": event, "invoked_as": context.invoked_function_arn})
-
-    lam.add_function(name, handler, **config)
-    return received
-
-
-def function_arn(name: str) -> str:
-    client = boto3.client("lambda", region_name=REGION)
-    return str(client.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
 
 
 def rule_to(events_client: Any, target: dict[str, Any], rule: str = "orders") -> str:
@@ -67,12 +41,6 @@ def put_event(events_client: Any, detail: dict[str, Any], **entry: Any) -> str:
         ]
     )
     return str(response["Entries"][0]["EventId"])
-
-
-def make_queue(sqs: Any, name: str) -> tuple[str, str]:
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-    return url, arn["QueueArn"]
 
 
 def dead_letters(sqs: Any, url: str) -> list[dict[str, Any]]:
@@ -103,7 +71,7 @@ def throttle(monkeypatch: pytest.MonkeyPatch, times: int | None) -> None:
 
 
 def test_matching_event_invokes_the_target_with_the_event(lam: Any, events_client: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     rule_to(events_client, {"Arn": function_arn("target")})
     event_id = put_event(events_client, {"order": 7})
     lam.drain()
@@ -125,7 +93,7 @@ def test_matching_event_invokes_the_target_with_the_event(lam: Any, events_clien
 def test_the_invocation_is_asynchronous_and_recorded_with_the_rule(
     lam: Any, events_client: Any
 ) -> None:
-    recording_function(lam)
+    recording_function(lam, "target")
     rule_arn = rule_to(events_client, {"Arn": function_arn("target")})
     put_event(events_client, {"order": 7})
     lam.drain()
@@ -136,7 +104,7 @@ def test_the_invocation_is_asynchronous_and_recorded_with_the_rule(
 
 
 def test_event_keys_come_in_the_order_eventbridge_sends_them(lam: Any, events_client: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     rule_to(events_client, {"Arn": function_arn("target")})
     put_event(events_client, {"order": 7})
     lam.drain()
@@ -154,7 +122,7 @@ def test_event_keys_come_in_the_order_eventbridge_sends_them(lam: Any, events_cl
 
 
 def test_a_time_given_by_the_caller_is_kept(lam: Any, events_client: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     rule_to(events_client, {"Arn": function_arn("target")})
     put_event(events_client, {}, Time=datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
     lam.drain()
@@ -162,7 +130,7 @@ def test_a_time_given_by_the_caller_is_kept(lam: Any, events_client: Any) -> Non
 
 
 def test_a_non_matching_event_is_not_delivered(lam: Any, events_client: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     rule_to(events_client, {"Arn": function_arn("target")})
     events_client.put_events(
         Entries=[{"Source": "elsewhere", "DetailType": "OrderPlaced", "Detail": "{}"}]
@@ -172,7 +140,7 @@ def test_a_non_matching_event_is_not_delivered(lam: Any, events_client: Any) -> 
 
 
 def test_a_disabled_rule_does_not_invoke(lam: Any, events_client: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     rule_to(events_client, {"Arn": function_arn("target")})
     events_client.disable_rule(Name="orders")
     put_event(events_client, {"order": 7})
@@ -181,7 +149,7 @@ def test_a_disabled_rule_does_not_invoke(lam: Any, events_client: Any) -> None:
 
 
 def test_constant_input_replaces_the_event(lam: Any, events_client: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     rule_to(events_client, {"Arn": function_arn("target"), "Input": '{"fixed": true}'})
     put_event(events_client, {"order": 7})
     lam.drain()
@@ -189,7 +157,7 @@ def test_constant_input_replaces_the_event(lam: Any, events_client: Any) -> None
 
 
 def test_input_path_selects_part_of_the_event(lam: Any, events_client: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     rule_to(events_client, {"Arn": function_arn("target"), "InputPath": "$.detail"})
     put_event(events_client, {"order": 7})
     lam.drain()
@@ -197,7 +165,7 @@ def test_input_path_selects_part_of_the_event(lam: Any, events_client: Any) -> N
 
 
 def test_input_transformer_builds_the_input(lam: Any, events_client: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     transformer = {
         "InputPathsMap": {"order": "$.detail.order", "kind": "$.detail-type"},
         "InputTemplate": '{"id": <order>, "what": "<kind>"}',
@@ -209,7 +177,7 @@ def test_input_transformer_builds_the_input(lam: Any, events_client: Any) -> Non
 
 
 def test_an_alias_target_invokes_the_alias(lam: Any, events_client: Any) -> None:
-    received = recording_function(lam, Publish=True)
+    received = recording_function(lam, "target", Publish=True)
     boto3.client("lambda", region_name=REGION).create_alias(
         FunctionName="target", Name="live", FunctionVersion="1"
     )
@@ -222,7 +190,7 @@ def test_an_alias_target_invokes_the_alias(lam: Any, events_client: Any) -> None
 def test_other_targets_of_the_rule_are_still_delivered_by_moto(
     lam: Any, events_client: Any, sqs: Any
 ) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     url, queue_arn = make_queue(sqs, "copies")
     events_client.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))
     events_client.put_targets(
@@ -278,7 +246,7 @@ def test_a_missing_function_without_dlq_is_dropped_and_counted(
 def test_a_throttled_hand_off_is_retried_with_backoff(
     lam: Any, events_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "target")
     rule_to(events_client, {"Arn": function_arn("target")})
     throttle(monkeypatch, times=2)
     put_event(events_client, {"order": 7})
@@ -290,7 +258,7 @@ def test_a_throttled_hand_off_is_retried_with_backoff(
 def test_retries_exhausted_send_the_event_to_the_dlq(
     lam: Any, events_client: Any, sqs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recording_function(lam)
+    recording_function(lam, "target")
     url, dlq_arn = make_queue(sqs, "rule-dlq")
     rule_to(
         events_client,
@@ -315,7 +283,7 @@ def test_retries_exhausted_send_the_event_to_the_dlq(
 def test_event_age_exhausted_sends_the_event_to_the_dlq(
     lam: Any, events_client: Any, sqs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recording_function(lam)
+    recording_function(lam, "target")
     url, dlq_arn = make_queue(sqs, "rule-dlq")
     rule_to(
         events_client,

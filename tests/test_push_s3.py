@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION
+from conftest import REGION, function_arn, recording_function
 
-from mock_lambda_async import mock_lambda_async
 from mock_lambda_async.metrics import History
 
 START = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=timezone.utc)
 BUCKET = "uploads-bucket"
 
-
-@pytest.fixture
-def lam() -> Iterator[Any]:
-    with mock_lambda_async(start=START) as controller:
-        yield controller
+pytestmark = pytest.mark.lambda_async(start=START)
 
 
 @pytest.fixture
 def s3() -> Any:
     client = boto3.client("s3", region_name=REGION)
     return client
-
-
-def recording_function(lam: Any, name: str = "on-upload", **config: Any) -> list[Any]:
-    """A function that keeps every event it gets (and the ARN it was invoked as)."""
-    received: list[Any] = []
-
-    def handler(event: Any, context: Any) -> None:
-        received.append({"event": event, "invoked_as": context.invoked_function_arn})
-
-    lam.add_function(name, handler, **config)
-    return received
-
-
-def function_arn(name: str) -> str:
-    client = boto3.client("lambda", region_name=REGION)
-    return str(client.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
 
 
 def notify(s3: Any, arn: str, events: list[str], **extra: Any) -> None:
@@ -63,7 +41,7 @@ def records(received: list[Any]) -> list[dict[str, Any]]:
 
 
 def test_put_object_invokes_the_function_once(lam: Any, s3: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectCreated:*"])
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"12345")
     lam.drain()
@@ -73,7 +51,7 @@ def test_put_object_invokes_the_function_once(lam: Any, s3: Any) -> None:
 
 
 def test_the_invocation_is_asynchronous_and_recorded_with_the_bucket(lam: Any, s3: Any) -> None:
-    recording_function(lam)
+    recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectCreated:*"])
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"12345")
     lam.drain()
@@ -84,7 +62,7 @@ def test_the_invocation_is_asynchronous_and_recorded_with_the_bucket(lam: Any, s
 
 
 def test_record_has_the_s3_event_shape(lam: Any, s3: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectCreated:*"])
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"12345")
     lam.drain()
@@ -114,7 +92,7 @@ def test_record_has_the_s3_event_shape(lam: Any, s3: Any) -> None:
 
 
 def test_event_time_is_virtual(lam: Any, s3: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectCreated:*"])
     lam.advance(2)
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"12345")
@@ -123,7 +101,7 @@ def test_event_time_is_virtual(lam: Any, s3: Any) -> None:
 
 
 def test_object_has_key_size_etag_and_sequencer(lam: Any, s3: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectCreated:*"])
     etag = s3.put_object(Bucket=BUCKET, Key="holiday photos/a=1.jpg", Body=b"12345")["ETag"]
     lam.drain()
@@ -138,7 +116,7 @@ def test_object_has_key_size_etag_and_sequencer(lam: Any, s3: Any) -> None:
 
 
 def test_sequencer_grows_with_each_event_on_a_key(lam: Any, s3: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectCreated:*"])
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"1")
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"2")
@@ -148,7 +126,7 @@ def test_sequencer_grows_with_each_event_on_a_key(lam: Any, s3: Any) -> None:
 
 
 def test_versioned_bucket_events_carry_the_version_id(lam: Any, s3: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectCreated:*"])
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     version = s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"1")["VersionId"]
@@ -157,7 +135,7 @@ def test_versioned_bucket_events_carry_the_version_id(lam: Any, s3: Any) -> None
 
 
 def test_prefix_and_suffix_filters_select_the_keys(lam: Any, s3: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "on-upload")
     rules = [{"Name": "prefix", "Value": "images/"}, {"Name": "suffix", "Value": ".jpg"}]
     notify(
         s3,
@@ -172,7 +150,7 @@ def test_prefix_and_suffix_filters_select_the_keys(lam: Any, s3: Any) -> None:
 
 
 def test_event_names_select_the_operations(lam: Any, s3: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectRemoved:*"])
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"1")
     s3.delete_object(Bucket=BUCKET, Key="photo.jpg")
@@ -181,7 +159,7 @@ def test_event_names_select_the_operations(lam: Any, s3: Any) -> None:
 
 
 def test_removal_events_describe_no_size_or_etag(lam: Any, s3: Any) -> None:
-    received = recording_function(lam)
+    received = recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectRemoved:*"])
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"1")
     s3.delete_object(Bucket=BUCKET, Key="photo.jpg")
@@ -190,7 +168,7 @@ def test_removal_events_describe_no_size_or_etag(lam: Any, s3: Any) -> None:
 
 
 def test_an_alias_destination_invokes_the_alias(lam: Any, s3: Any) -> None:
-    received = recording_function(lam, Publish=True)
+    received = recording_function(lam, "on-upload", Publish=True)
     boto3.client("lambda", region_name=REGION).create_alias(
         FunctionName="on-upload", Name="live", FunctionVersion="1"
     )
@@ -201,7 +179,7 @@ def test_an_alias_destination_invokes_the_alias(lam: Any, s3: Any) -> None:
 
 
 def test_a_deleted_function_drops_the_notification_and_notes_it(lam: Any, s3: Any) -> None:
-    recording_function(lam)
+    recording_function(lam, "on-upload")
     notify(s3, function_arn("on-upload"), ["s3:ObjectCreated:*"])
     boto3.client("lambda", region_name=REGION).delete_function(FunctionName="on-upload")
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"1")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION
+from conftest import REGION, function_arn, make_queue, recording_function
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -24,11 +23,7 @@ from mock_lambda_async.metrics import History
 
 START = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=timezone.utc)
 
-
-@pytest.fixture
-def lam() -> Iterator[Any]:
-    with mock_lambda_async(start=START) as controller:
-        yield controller
+pytestmark = pytest.mark.lambda_async(start=START)
 
 
 @pytest.fixture
@@ -36,37 +31,10 @@ def sns() -> Any:
     return boto3.client("sns", region_name=REGION)
 
 
-@pytest.fixture
-def sqs() -> Any:
-    return boto3.client("sqs", region_name=REGION)
-
-
-def recording_function(lam: Any, name: str = "subscriber", **config: Any) -> list[Any]:
-    """A function that keeps every event it gets (and the ARN it was invoked as)."""
-    events: list[Any] = []
-
-    def handler(event: Any, context: Any) -> None:
-        events.append({"event": event, "invoked_as": context.invoked_function_arn})
-
-    lam.add_function(name, handler, **config)
-    return events
-
-
-def function_arn(name: str) -> str:
-    client = boto3.client("lambda", region_name=REGION)
-    return str(client.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
-
-
 def subscribe(sns: Any, endpoint: str, topic: str = "orders") -> tuple[str, str]:
     topic_arn = sns.create_topic(Name=topic)["TopicArn"]
     subscription = sns.subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=endpoint)
     return topic_arn, subscription["SubscriptionArn"]
-
-
-def make_queue(sqs: Any, name: str) -> tuple[str, str]:
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-    return url, arn["QueueArn"]
 
 
 def sns_record(events: list[Any]) -> dict[str, Any]:
@@ -76,7 +44,7 @@ def sns_record(events: list[Any]) -> dict[str, Any]:
 
 
 def test_publish_invokes_the_subscribed_function_once(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, _ = subscribe(sns, function_arn("subscriber"))
     sns.publish(TopicArn=topic_arn, Message="hello")
     lam.drain()
@@ -84,7 +52,7 @@ def test_publish_invokes_the_subscribed_function_once(lam: Any, sns: Any) -> Non
 
 
 def test_the_invocation_is_asynchronous_and_recorded_with_its_source(lam: Any, sns: Any) -> None:
-    recording_function(lam)
+    recording_function(lam, "subscriber")
     topic_arn, _ = subscribe(sns, function_arn("subscriber"))
     sns.publish(TopicArn=topic_arn, Message="hello")
     lam.drain()
@@ -96,7 +64,7 @@ def test_the_invocation_is_asynchronous_and_recorded_with_its_source(lam: Any, s
 
 def test_nothing_runs_until_the_clock_moves(sns: Any) -> None:
     with mock_lambda_async(auto_drain=False) as lam:
-        events = recording_function(lam)
+        events = recording_function(lam, "subscriber")
         topic_arn, _ = subscribe(sns, function_arn("subscriber"))
         sns.publish(TopicArn=topic_arn, Message="later")
         assert events == []
@@ -105,7 +73,7 @@ def test_nothing_runs_until_the_clock_moves(sns: Any) -> None:
 
 
 def test_record_has_the_sns_event_shape(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, subscription_arn = subscribe(sns, function_arn("subscriber"))
     message_id = sns.publish(TopicArn=topic_arn, Message="hello", Subject="greeting")["MessageId"]
     lam.drain()
@@ -138,7 +106,7 @@ def test_record_has_the_sns_event_shape(lam: Any, sns: Any) -> None:
 
 
 def test_timestamp_is_the_virtual_publish_time(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, _ = subscribe(sns, function_arn("subscriber"))
     lam.advance(1.5)
     sns.publish(TopicArn=topic_arn, Message="hello")
@@ -147,7 +115,7 @@ def test_timestamp_is_the_virtual_publish_time(lam: Any, sns: Any) -> None:
 
 
 def test_subject_is_null_and_attributes_empty_when_not_given(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, _ = subscribe(sns, function_arn("subscriber"))
     sns.publish(TopicArn=topic_arn, Message="plain")
     lam.drain()
@@ -157,7 +125,7 @@ def test_subject_is_null_and_attributes_empty_when_not_given(lam: Any, sns: Any)
 
 
 def test_message_attributes_arrive_as_type_and_value(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, _ = subscribe(sns, function_arn("subscriber"))
     sns.publish(
         TopicArn=topic_arn,
@@ -177,7 +145,7 @@ def test_message_attributes_arrive_as_type_and_value(lam: Any, sns: Any) -> None
 
 
 def test_signature_verifies_against_the_signing_certificate(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, _ = subscribe(sns, function_arn("subscriber"))
     sns.publish(TopicArn=topic_arn, Message="signed", Subject="s")
     lam.drain()
@@ -196,7 +164,7 @@ def test_signature_verifies_against_the_signing_certificate(lam: Any, sns: Any) 
 
 
 def test_message_structure_json_delivers_the_lambda_entry(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, _ = subscribe(sns, function_arn("subscriber"))
     sns.publish(
         TopicArn=topic_arn,
@@ -208,7 +176,7 @@ def test_message_structure_json_delivers_the_lambda_entry(lam: Any, sns: Any) ->
 
 
 def test_filter_policy_drops_a_message_whose_attributes_do_not_match(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, subscription_arn = subscribe(sns, function_arn("subscriber"))
     sns.set_subscription_attributes(
         SubscriptionArn=subscription_arn,
@@ -225,7 +193,7 @@ def test_filter_policy_drops_a_message_whose_attributes_do_not_match(lam: Any, s
 
 
 def test_filter_policy_delivers_a_message_whose_attributes_match(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, subscription_arn = subscribe(sns, function_arn("subscriber"))
     sns.set_subscription_attributes(
         SubscriptionArn=subscription_arn,
@@ -242,7 +210,7 @@ def test_filter_policy_delivers_a_message_whose_attributes_match(lam: Any, sns: 
 
 
 def test_filter_policy_on_the_message_body(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, subscription_arn = subscribe(sns, function_arn("subscriber"))
     sns.set_subscription_attributes(
         SubscriptionArn=subscription_arn,
@@ -263,7 +231,7 @@ def test_filter_policy_on_the_message_body(lam: Any, sns: Any) -> None:
 
 
 def test_filtered_out_message_is_noted_and_counted(lam: Any, sns: Any) -> None:
-    recording_function(lam)
+    recording_function(lam, "subscriber")
     topic_arn, subscription_arn = subscribe(sns, function_arn("subscriber"))
     sns.set_subscription_attributes(
         SubscriptionArn=subscription_arn,
@@ -287,7 +255,7 @@ def test_filtered_out_message_is_noted_and_counted(lam: Any, sns: Any) -> None:
 
 
 def test_alias_endpoint_invokes_the_alias(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, Publish=True)
+    events = recording_function(lam, "subscriber", Publish=True)
     boto3.client("lambda", region_name=REGION).create_alias(
         FunctionName="subscriber", Name="live", FunctionVersion="1"
     )
@@ -372,7 +340,7 @@ def test_missing_function_without_redrive_policy_is_dropped_and_noted(lam: Any, 
 def test_a_throttled_hand_off_is_retried_by_sns(
     lam: Any, sns: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, _ = subscribe(sns, function_arn("subscriber"))
     real_enqueue = async_queue.enqueue
     refusals = [AwsError("TooManyRequestsException", "Rate Exceeded.", 429)] * 4
@@ -422,7 +390,7 @@ def test_a_failing_function_event_reaches_its_on_failure_destination(
 
 
 def test_a_function_publishing_to_a_topic_triggers_the_subscriber(lam: Any, sns: Any) -> None:
-    events = recording_function(lam)
+    events = recording_function(lam, "subscriber")
     topic_arn, _ = subscribe(sns, function_arn("subscriber"))
 
     def publisher(event: Any, context: Any) -> None:
