@@ -215,7 +215,17 @@ class AsyncQueue:
         """Try again after 1 s, doubling up to 5 min, unless that is past the event's age."""
         event.throttles += 1
         delay = min(THROTTLE_BACKOFF_FIRST_S * 2 ** (event.throttles - 1), THROTTLE_BACKOFF_MAX_S)
-        due = self.controller.clock.now_ms() + delay * 1000
+        self._retry_after(event, settings, delay, f"{why}, backoff {delay} s")
+
+    def _retry_after(
+        self, event: _Event, settings: AsyncSettings, delay_s: int, reason: str
+    ) -> None:
+        """Queue the event's next try ``delay_s`` from now, noted with ``reason``.
+
+        A retry after a function error and a back-off after a throttle obey the same age rule: a
+        try that would come at or after ``MaximumEventAgeInSeconds`` gives the event up now.
+        """
+        due = self.controller.clock.now_ms() + delay_s * 1000
         if self._age_ms(event, due) >= settings.maximum_event_age_s * 1000:
             self._give_up(event, settings, EVENT_AGE_EXCEEDED)
             return
@@ -225,7 +235,7 @@ class AsyncQueue:
             request_id=event.request_id,
             at=due,
             attempt=event.attempts + 1,
-            reason=f"{why}, backoff {delay} s",
+            reason=reason,
         )
         self._schedule(event, due)
 
@@ -287,19 +297,8 @@ class AsyncQueue:
             self._give_up(event, settings, RETRIES_EXHAUSTED)
             return
         delay = RETRY_DELAYS_S[min(event.attempts, len(RETRY_DELAYS_S)) - 1]
-        due = self.controller.clock.now_ms() + delay * 1000
-        if self._age_ms(event, due) >= settings.maximum_event_age_s * 1000:
-            self._give_up(event, settings, EVENT_AGE_EXCEEDED)
-            return
-        self.history.note(
-            "retry_scheduled",
-            function_name=fn.name,
-            request_id=event.request_id,
-            at=due,
-            attempt=event.attempts + 1,
-            reason=f"function error, retry {event.attempts} of {settings.maximum_retry_attempts}",
-        )
-        self._schedule(event, due)
+        reason = f"function error, retry {event.attempts} of {settings.maximum_retry_attempts}"
+        self._retry_after(event, settings, delay, reason)
 
     # -- endings ----------------------------------------------------------------------------------
     def _succeed(self, event: _Event, settings: AsyncSettings) -> None:
