@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -13,12 +12,13 @@ import boto3
 import pytest
 from conftest import REGION, create_function
 
-from mock_lambda_async import mock_lambda_async
-
-pytestmark = pytest.mark.usefixtures("one_boto3_session")
-
 START = datetime(2024, 3, 5, 12, 0, 0, 250000, tzinfo=timezone.utc)
 START_MS = 1709640000250
+
+pytestmark = [
+    pytest.mark.lambda_async(start=START),
+    pytest.mark.usefixtures("one_boto3_session"),
+]
 
 CHATTY = """
 import logging, sys
@@ -34,12 +34,6 @@ def handler(event, context):
     context.log("via context.log\\n")
     return "done"
 """
-
-
-@pytest.fixture
-def lam() -> Iterator[Any]:
-    with mock_lambda_async(start=START) as controller:
-        yield controller
 
 
 def invoke(name: str, payload: Any = None, **kwargs: Any) -> dict[str, Any]:
