@@ -147,3 +147,31 @@ def test_dead_lettered_event_still_counts_as_dropped(lam, lambda_client, sqs):
     _event(lambda_client)
     lam.drain()
     assert metric_sum(lam, "AsyncEventsDropped", "orders") == 1
+
+
+def test_sns_dead_letter_attributes_as_recorded(lam, lambda_client, sqs):
+    url, queue_arn = make_queue(sqs, "subscriber")
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name="dead-letters")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": topic})
+    _event(lambda_client)
+    lam.drain()
+    [message] = _messages(sqs, url)
+    request_id = lam.invocations("orders")[0].request_id
+    assert json.loads(message["Body"])["MessageAttributes"] == {
+        "ErrorCode": {"Type": "Number", "Value": "200"},
+        "ErrorMessage": {"Type": "String", "Value": "Test exception (this is intentional)"},
+        "RequestID": {"Type": "String", "Value": request_id},
+    }
+
+
+def test_event_too_large_for_the_dead_letter_queue_counts_dead_letter_errors(
+    lam, lambda_client, sqs
+):
+    url, arn = make_queue(sqs, "small-dlq", MaximumMessageSize="1024")
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    _event(lambda_client, payload=json.dumps({"order": "x" * 2000}).encode())
+    lam.drain()
+    assert _messages(sqs, url) == []
+    assert metric_sum(lam, "DeadLetterErrors") == 1

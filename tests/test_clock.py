@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
-from conftest import REGION
+from conftest import REGION, make_queue
 
 from mock_lambda_async import mock_lambda_async
 
@@ -93,10 +93,7 @@ def test_drain_with_nothing_pending_leaves_the_clock_alone(lambda_async):
 def test_auto_drain_settles_retries_before_the_next_aws_call():
     with mock_lambda_async(start=NOON) as lam:
         sqs = boto3.client("sqs", region_name=REGION)
-        url = sqs.create_queue(QueueName="dlq")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        url, arn = make_queue(sqs, "dlq")
         lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
         _event("orders", b'{"order": 1}')
         messages = sqs.receive_message(QueueUrl=url)["Messages"]
