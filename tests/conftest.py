@@ -7,12 +7,13 @@ import json
 import os
 import textwrap
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -81,6 +82,38 @@ def sqs() -> Any:
 def client(service: str) -> Any:
     """A client of ``service`` in the tests' region (one per run under ``one_boto3_session``)."""
     return boto3.client(service, region_name=REGION)
+
+
+def module_activation() -> tuple[Any, Any, Any]:
+    """Module-scoped ``lam``, ``client`` (Lambda) and ``role`` fixtures: ``lam, client, role = ...``.
+
+    One activation per module keeps API tests fast; every test then has to use functions and
+    resources of its own (unique names) and give back what it changes account-wide.
+    """
+    from mock_lambda_async import mock_lambda_async
+
+    @pytest.fixture(scope="module")
+    def lam() -> Iterator[Any]:
+        with mock_lambda_async() as controller:
+            yield controller
+
+    @pytest.fixture(scope="module")
+    def client(lam: Any) -> Any:
+        return boto3.client("lambda", region_name=REGION)
+
+    @pytest.fixture(scope="module")
+    def role(lam: Any) -> str:
+        return lambda_role()
+
+    return lam, client, role
+
+
+def error_of(action: Callable[[], Any]) -> tuple[dict[str, Any], int]:
+    """The error ``action`` raises, and the HTTP status it came with."""
+    with pytest.raises(ClientError) as info:
+        action()
+    response = info.value.response
+    return response["Error"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def make_queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:

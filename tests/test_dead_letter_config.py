@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ACCOUNT, REGION, lambda_role, make_zip
+from conftest import ACCOUNT, REGION, error_of, make_zip, module_activation
 
-from mock_lambda_async import mock_lambda_async
 from mock_lambda_async.event_invoke_config import settings_for
 from mock_lambda_async.functions import resolve
 
@@ -21,20 +20,7 @@ _NAMES = itertools.count()
 
 # One activation per module keeps the suite fast; every test uses functions, queues and topics of
 # its own (unique names), so no test sees another's state.
-@pytest.fixture(scope="module")
-def lam() -> Iterator[Any]:
-    with mock_lambda_async() as controller:
-        yield controller
-
-
-@pytest.fixture(scope="module")
-def client(lam: Any) -> Any:
-    return boto3.client("lambda", region_name=REGION)
-
-
-@pytest.fixture(scope="module")
-def role(lam: Any) -> str:
-    return lambda_role()
+lam, client, role = module_activation()
 
 
 @pytest.fixture
@@ -75,13 +61,6 @@ def create_queue(region: str = REGION, suffix: str = "", **attributes: str) -> s
 def create_topic() -> str:
     sns = boto3.client("sns", region_name=REGION)
     return str(sns.create_topic(Name=f"t-{next(_NAMES)}")["TopicArn"])
-
-
-def error_of(action: Callable[[], Any]) -> tuple[dict[str, Any], int]:
-    with pytest.raises(ClientError) as info:
-        action()
-    response = info.value.response
-    return response["Error"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 # -- echo -------------------------------------------------------------------------------------------

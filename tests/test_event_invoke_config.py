@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -12,11 +12,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
-from conftest import ACCOUNT, REGION, lambda_role, make_zip
+from conftest import ACCOUNT, REGION, error_of, make_zip, module_activation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_lambda_async import mock_lambda_async
 from mock_lambda_async.event_invoke_config import AsyncSettings, settings_for
 from mock_lambda_async.functions import function_arn, resolve
 
@@ -30,20 +29,7 @@ _NAMES = itertools.count()
 
 # One activation per module keeps the suite fast; every test gets functions and resources of its
 # own (unique names), so no test sees another's state.
-@pytest.fixture(scope="module")
-def lam() -> Iterator[Any]:
-    with mock_lambda_async() as controller:
-        yield controller
-
-
-@pytest.fixture(scope="module")
-def client(lam: Any) -> Any:
-    return boto3.client("lambda", region_name=REGION)
-
-
-@pytest.fixture(scope="module")
-def role(lam: Any) -> str:
-    return lambda_role()
+lam, client, role = module_activation()
 
 
 @pytest.fixture
@@ -79,13 +65,6 @@ def publish_with_alias(client: Any, fn: str, alias: str = "live") -> str:
     version = str(client.publish_version(FunctionName=fn)["Version"])
     client.create_alias(FunctionName=fn, Name=alias, FunctionVersion=version)
     return version
-
-
-def error_of(action: Callable[[], Any]) -> tuple[dict[str, Any], int]:
-    with pytest.raises(ClientError) as info:
-        action()
-    response = info.value.response
-    return response["Error"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def wire_error_body(client: Any, action: Callable[[], Any]) -> dict[str, Any]:

@@ -9,10 +9,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, ParamValidationError
-from conftest import ACCOUNT, REGION, lambda_role, make_zip
+from botocore.exceptions import ParamValidationError
+from conftest import ACCOUNT, REGION, error_of, make_zip, module_activation
 
-from mock_lambda_async import mock_lambda_async
 from mock_lambda_async.functions import function_arn, resolve
 
 _NAMES = itertools.count()
@@ -20,20 +19,7 @@ _NAMES = itertools.count()
 
 # One activation per module keeps the suite fast; every test uses functions of its own and gives
 # back what it reserved, so the account's unreserved pool is whole for the next test.
-@pytest.fixture(scope="module")
-def lam() -> Iterator[Any]:
-    with mock_lambda_async() as controller:
-        yield controller
-
-
-@pytest.fixture(scope="module")
-def client(lam: Any) -> Any:
-    return boto3.client("lambda", region_name=REGION)
-
-
-@pytest.fixture(scope="module")
-def role(lam: Any) -> str:
-    return lambda_role()
+lam, client, role = module_activation()
 
 
 @pytest.fixture
@@ -61,13 +47,6 @@ def make_function(lam: Any, client: Any, role: str) -> Iterator[Callable[[], str
 @pytest.fixture
 def fn(make_function: Callable[[], str]) -> str:
     return make_function()
-
-
-def error_of(action: Callable[[], Any]) -> tuple[dict[str, Any], int]:
-    with pytest.raises(ClientError) as info:
-        action()
-    response = info.value.response
-    return response["Error"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def below_minimum(minimum: int) -> str:
