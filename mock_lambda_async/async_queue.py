@@ -93,6 +93,13 @@ class _Event:
     chain: recursion.Lineage | None = None
     ran_in: recursion.Lineage | None = None
 
+    def record_refusal(self, status: int, message: str) -> None:
+        """Keep the status and message a DLQ gets for a refusal before the function ran (throttle,
+        system error, reserved concurrency 0, recursion stop), unless an attempt already ran: its
+        function error then stays what the DLQ reports."""
+        if self.result is None:
+            self.status, self.error_message = status, message
+
 
 class AsyncQueue:
     """The controller's async event queue (state only; the flow is in the methods below)."""
@@ -153,8 +160,7 @@ class AsyncQueue:
         if concurrency.reserved(fn) == 0:
             # [DOCS] invocation-async-retain-records: "Lambda begins sending new events to the
             # configured dead-letter queue or the on-failure event destination, without any retries."
-            if event.result is None:
-                event.status, event.error_message = 429, THROTTLE_MESSAGE
+            event.record_refusal(429, THROTTLE_MESSAGE)
             self._give_up(event, settings, ZERO_RESERVED_CONCURRENCY)
             return
         if self._age_ms(event) >= settings.maximum_event_age_s * 1000:
@@ -170,8 +176,7 @@ class AsyncQueue:
         )
         if chain is None:
             # Stopped by recursive loop detection: to the OnFailure destination / DLQ, no retry.
-            if event.result is None:
-                event.status, event.error_message = recursion.STATUS, recursion.MESSAGE
+            event.record_refusal(recursion.STATUS, recursion.MESSAGE)
             self._give_up(event, settings, recursion.CONDITION)
             return
         refused = refusal(self.controller, fn, trigger=event.trigger, request_id=event.request_id)
@@ -191,8 +196,7 @@ class AsyncQueue:
 
     def _throttle(self, event: _Event, settings: AsyncSettings, reason: str) -> None:
         put_metric(self.controller, event.fn, "Throttles", 1)
-        if event.result is None:
-            event.status, event.error_message = 429, THROTTLE_MESSAGE
+        event.record_refusal(429, THROTTLE_MESSAGE)
         self.history.note(
             "throttled",
             function_name=event.fn.name,
@@ -207,8 +211,7 @@ class AsyncQueue:
 
         INFERENCE: a DLQ then gets the error's status and message, as it gets 429 for a throttle.
         """
-        if event.result is None:
-            event.status, event.error_message = error.status, error.message
+        event.record_refusal(error.status, error.message)
         self._back_off(event, settings, error.code)
 
     def _back_off(self, event: _Event, settings: AsyncSettings, why: str) -> None:
