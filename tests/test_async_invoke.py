@@ -1,26 +1,10 @@
 """Asynchronous ``Invoke``/``InvokeAsync``: the 202 answer, the queue, and when the handler runs."""
 
 import json
-from datetime import timedelta
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import REGION
-
-
-def _metric_sum(lam, name, function_name):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=lam.now() - timedelta(days=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
+from conftest import metric_sum
 
 
 def test_event_invoke_answers_202_with_an_empty_payload(lam, lambda_client):
@@ -123,7 +107,7 @@ def test_queued_event_is_counted_in_async_events_received(lam, lambda_client):
     lam.add_function("later", lambda event, context: None)
     for _ in range(3):
         lambda_client.invoke(FunctionName="later", InvocationType="Event", Payload=b"{}")
-    assert _metric_sum(lam, "AsyncEventsReceived", "later") == 3
+    assert metric_sum(lam, "AsyncEventsReceived", "later") == 3
 
 
 def test_successful_event_runs_exactly_once(lam, lambda_client):
