@@ -4,7 +4,7 @@ import json
 
 import boto3
 import pytest
-from conftest import REGION, make_queue, metric_sum
+from conftest import ACCOUNT, REGION, make_queue, metric_sum
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
 
@@ -129,6 +129,32 @@ def test_zero_reserved_concurrency_record_has_no_response(lam, lambda_client, sq
     assert record["requestContext"]["approximateInvokeCount"] == 0
 
 
+def test_failure_record_carries_the_error_payload_in_the_runtime_s_key_order(
+    lam, lambda_client, sqs
+):
+    url, arn = make_queue(sqs, "failures")
+    lam.add_function("orders", _fails)
+    _configure(lambda_client, "orders", OnFailure=arn)
+    _event(lambda_client, "orders", {"raise_error": 1})
+    lam.drain()
+    [record] = _bodies(sqs, url)
+    payload = record["responsePayload"]
+    assert list(payload) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert payload["stackTrace"][-1].startswith("  File ")
+
+
+def test_synchronous_invokes_send_no_record(lam, lambda_client, sqs):
+    url, arn = make_queue(sqs, "records")
+    lam.add_function("orders", _fails)
+    lam.add_function("fine", lambda event, context: "ok")
+    _configure(lambda_client, "orders", OnFailure=arn)
+    _configure(lambda_client, "fine", OnSuccess=arn)
+    lambda_client.invoke(FunctionName="orders", Payload=b"{}")
+    lambda_client.invoke(FunctionName="fine", Payload=b"{}")
+    lam.drain()
+    assert _bodies(sqs, url) == []
+
+
 def test_success_is_not_sent_to_the_failure_destination(lam, lambda_client, sqs):
     url, arn = make_queue(sqs, "failures")
     lam.add_function("orders", lambda event, context: "ok")
@@ -189,6 +215,24 @@ def test_eventbridge_destination_reaches_rules_with_the_lambda_envelope(lam, lam
     assert envelope["detail-type"] == "Lambda Function Invocation Result - Failure"
     assert envelope["resources"] == [bus, created["FunctionArn"] + ":$LATEST"]
     assert envelope["detail"]["requestContext"]["condition"] == "RetriesExhausted"
+
+
+def test_eventbridge_envelope_has_version_id_time_and_region(lam, lambda_client, sqs):
+    url, queue_arn = make_queue(sqs, "subscriber")
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name="all", EventPattern=json.dumps({"source": ["lambda"]}))
+    events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": queue_arn}])
+    lam.add_function("orders", lambda event, context: "ok")
+    _configure(
+        lambda_client, "orders", OnSuccess=f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
+    )
+    _event(lambda_client, "orders", {"order": 1})
+    lam.drain()
+    [envelope] = _bodies(sqs, url)
+    assert (envelope["version"], envelope["region"]) == ("0", REGION)
+    assert envelope["time"] == lam.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert envelope["id"]
+    assert envelope["detail-type"] == "Lambda Function Invocation Result - Success"
 
 
 def test_lambda_destination_is_invoked_asynchronously_with_the_record(lam, lambda_client):

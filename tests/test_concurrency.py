@@ -126,6 +126,15 @@ def test_async_event_at_reserved_concurrency_zero_counts_as_dropped(lam, lambda_
     assert metric_sum(lam, "AsyncEventsDropped", "off") == 1
 
 
+def test_async_events_run_again_once_the_zero_reservation_is_deleted(lam, lambda_client):
+    lam.add_function("off", _ok)
+    lambda_client.put_function_concurrency(FunctionName="off", ReservedConcurrentExecutions=0)
+    lambda_client.delete_function_concurrency(FunctionName="off")
+    _event(lambda_client, "off")
+    lam.drain()
+    assert [a.ok for a in lam.invocations("off")] == [True]
+
+
 def test_second_event_is_throttled_while_the_first_holds_the_only_slot(lam, lambda_client):
     _one_slot(lam, lambda_client)
     _event(lambda_client, "busy")
@@ -187,6 +196,14 @@ def test_async_throttles_count_in_throttles(lam, lambda_client):
     _event(lambda_client, "busy")
     lam.drain()
     assert metric_sum(lam, "Throttles", "busy") == 2
+
+
+def test_async_throttles_count_neither_in_invocations_nor_in_errors(lam, lambda_client):
+    _one_slot(lam, lambda_client, seconds=1.5)
+    _event(lambda_client, "busy")
+    _event(lambda_client, "busy")
+    lam.drain()
+    assert (metric_sum(lam, "Invocations", "busy"), metric_sum(lam, "Errors", "busy")) == (2, 0)
 
 
 def test_throttled_event_is_given_up_when_it_would_exceed_its_age(lam, lambda_client):
