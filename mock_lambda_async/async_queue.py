@@ -32,7 +32,6 @@ message ``Rate Exceeded.`` (INFERENCE: the status a throttled invoke gets, spec 
 from __future__ import annotations
 
 import itertools
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -262,15 +261,7 @@ class AsyncQueue:
         except AwsError as error:
             # The runtime could not run the function at all (e.g. a non-Python runtime): an
             # error response with the service's status, retried like a function error.
-            result = InvocationResult(
-                event.request_id,
-                json.dumps({"errorMessage": error.message, "errorType": error.code}).encode(),
-                "Unhandled",
-                fn.version,
-                0.0,
-                error_type=error.code,
-                error_message=error.message,
-            )
+            result = InvocationResult.not_run(event.request_id, fn.version, error)
             event.status = error.status
         else:
             event.status = 200

@@ -158,6 +158,20 @@ class InvocationResult:
     #: Injected faults (``lam.faults``) that decided this result, e.g. ``("timeout",)``.
     faults: tuple[str, ...] = ()
 
+    @classmethod
+    def not_run(cls, request_id: str, version: str, error: AwsError) -> InvocationResult:
+        """The error response of an attempt :meth:`Runtime.run` refused with ``error`` (e.g. a
+        runtime we cannot run here): the engines handle it like a function error."""
+        return cls(
+            request_id,
+            json.dumps({"errorMessage": error.message, "errorType": error.code}).encode(),
+            "Unhandled",
+            version,
+            0.0,
+            error_type=error.code,
+            error_message=error.message,
+        )
+
     @property
     def ok(self) -> bool:
         return self.function_error is None

@@ -405,15 +405,7 @@ class SqsPoller:
             return self.controller.state(Runtime).run(fn, payload)
         except AwsError as error:
             # The runtime could not run the function at all: the batch fails like a function error.
-            return InvocationResult(
-                "",
-                json.dumps({"errorMessage": error.message, "errorType": error.code}).encode(),
-                "Unhandled",
-                fn.version,
-                0.0,
-                error_type=error.code,
-                error_message=error.message,
-            )
+            return InvocationResult.not_run("", fn.version, error)
 
     def _finish_later(
         self,

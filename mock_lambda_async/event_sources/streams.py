@@ -828,15 +828,7 @@ class StreamPoller:
         except AwsError as error:
             # The runtime could not run the function at all: an error response, handled like a
             # function error (as the asynchronous engine does).
-            result = InvocationResult(
-                request_id,
-                json.dumps({"errorMessage": error.message, "errorType": error.code}).encode(),
-                "Unhandled",
-                fn.version,
-                0.0,
-                error_type=error.code,
-                error_message=error.message,
-            )
+            result = InvocationResult.not_run(request_id, fn.version, error)
             batch.status = error.status
         self.history.finish_attempt(record, result)
         put_invocation_metrics(self.controller, fn, result)
