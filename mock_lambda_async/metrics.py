@@ -81,7 +81,10 @@ class Kind:
     FILTERED: Final = "filtered"
     #: A batch response reported partial failures. ``count`` (failed items).
     BATCH_ITEM_FAILURES: Final = "batch_item_failures"
-    #: A failed stream batch was split in two. ``count`` (records in the failed batch).
+    #: A failed stream batch was split. ``count`` (records in the failed batch); ``first`` and
+    #: ``second`` (the halves' sizes), or ``retrying`` (the records from the first one a partial
+    #: response reported); ``attempt`` (the number the next attempt of each part gets: a stream
+    #: attempt counts every invocation its records went through, splits included).
     BISECTED: Final = "bisected"
     #: A fault injected with ``lam.faults`` took effect. ``fault`` (``duplicate_delivery``,
     #: ``throttle``, ``service_error``, ``delivery_failure``, ``timeout``); ``trigger`` where it
@@ -443,7 +446,21 @@ def _render_batch_item_failures(d: dict[str, Any], at: datetime) -> str:
 
 
 def _render_bisected(d: dict[str, Any], at: datetime) -> str:
-    return f"split the failed batch of {_plural(d.pop('count', '?'), 'record')} in two" + _tail(d)
+    text = f"split the failed batch of {_plural(d.pop('count', '?'), 'record')}"
+    first, second, retrying = d.pop("first", None), d.pop("second", None), d.pop("retrying", None)
+    number = d.pop("attempt", None)
+    if first is not None and second is not None:
+        text += f" into {first} + {second}" + (
+            f", each tried next as attempt {number}" if number else ""
+        )
+    elif retrying is not None:
+        text += f" at the first reported failure: the last {retrying} tried next" + (
+            f" as attempt {number}" if number else ""
+        )
+    else:
+        text += " in two"
+    # Attempt numbers count every invocation of the records; a split uses none of the retries.
+    return text + (" (a split uses no retry)" if number else "") + _tail(d)
 
 
 def _render_fault(d: dict[str, Any], at: datetime) -> str:

@@ -287,6 +287,26 @@ def test_poison_record_is_bisected_out_and_the_shard_moves_on(lam: Any) -> None:
     assert record["KinesisBatchInfo"]["startSequenceNumber"] == results[2]["SequenceNumber"]
 
 
+def test_the_timeline_tells_splits_from_retries(lam: Any) -> None:
+    lam.add_function("consumer", fail_on_bad)
+    stream = kinesis_stream()
+    map_stream("consumer", stream, BisectBatchOnFunctionError=True, MaximumRetryAttempts=1)
+
+    put(stream, "good", "bad")
+
+    lines = [line.split("] ", 1)[1] for line in str(lam.timeline()).splitlines() if "] " in line]
+    assert [line.split(":")[0] if "failed" in line else line for line in lines] == [
+        "kinesis attempt 1 failed",
+        "split the failed batch of 2 records into 1 + 1, each tried next as attempt 2 "
+        "(a split uses no retry)",
+        "kinesis attempt 2 succeeded",
+        "kinesis attempt 2 failed",  # "bad" alone: its one retry follows on the same line
+        "kinesis attempt 3 failed",
+        "dropped: RetryAttemptsExhausted count=1 shard=shardId-000000000000",
+    ]
+    assert lines[3].endswith("(attempt 3): function error, retry 1 of 1")
+
+
 def test_splitting_a_batch_does_not_use_a_retry(lam: Any) -> None:
     lam.add_function("consumer", fail_on_bad)
     stream = kinesis_stream()

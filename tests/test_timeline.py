@@ -84,6 +84,10 @@ def test_qualifier_is_shown_after_the_function_name(noon):
         ({"kind": Kind.FILTERED, "source": QUEUE_ARN, "count": 1}, f"filtered out 1 record from {QUEUE_ARN}"),
         ({"kind": Kind.BATCH_ITEM_FAILURES, "count": 2}, "reported 2 failed items"),
         ({"kind": Kind.BISECTED, "count": 8}, "split the failed batch of 8 records in two"),
+        ({"kind": Kind.BISECTED, "count": 5, "first": 2, "second": 3, "attempt": 2},
+         "split the failed batch of 5 records into 2 + 3, each tried next as attempt 2 (a split uses no retry)"),
+        ({"kind": Kind.BISECTED, "count": 4, "retrying": 2, "attempt": 2},
+         "split the failed batch of 4 records at the first reported failure: the last 2 tried next as attempt 2 (a split uses no retry)"),
     ],
 )  # fmt: skip
 def test_each_kind_reads_as_words(noon, note, text):

@@ -80,17 +80,18 @@ def test_bisect_isolates_the_poison_record(lambda_async, stream):
     map_stream(*stream[:2], BisectBatchOnFunctionError=True)
     put_adjustments()
 
+    # An attempt's number counts the invocations its records went through, splits included.
     attempts = lambda_async.invocations("apply-stock")
-    assert [("ok" if a.ok else "failed", skus(a)) for a in attempts] == [
-        ("failed", "ABCDEFGH"),  # the whole batch fails: split in two
-        ("ok", "ABCD"),
-        ("failed", "EFGH"),  # split again
-        ("failed", "EF"),
-        ("ok", "E"),
-        ("failed", "F"),  # alone now: retried (MaximumRetryAttempts=2), then discarded
-        ("failed", "F"),
-        ("failed", "F"),
-        ("ok", "GH"),
+    assert [("ok" if a.ok else "failed", skus(a), a.attempt) for a in attempts] == [
+        ("failed", "ABCDEFGH", 1),  # the whole batch fails: split in two
+        ("ok", "ABCD", 2),
+        ("failed", "EFGH", 2),  # split again
+        ("failed", "EF", 3),
+        ("ok", "E", 4),
+        ("failed", "F", 4),  # alone now: retried (MaximumRetryAttempts=2), then discarded
+        ("failed", "F", 5),
+        ("failed", "F", 6),
+        ("ok", "GH", 3),
     ]
 
 
@@ -102,6 +103,7 @@ def test_the_on_failure_record_points_at_the_discarded_record(lambda_async, stre
     [record] = lambda_async.assert_delivered(url, 1)
     batch = record["KinesisBatchInfo"]
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 6  # F's last attempt
     assert (batch["batchSize"], batch["startSequenceNumber"]) == (1, sequence_numbers[5])
     assert "requestPayload" not in record  # stream records carry no data: read it back
 

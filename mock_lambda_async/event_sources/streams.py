@@ -930,19 +930,24 @@ class StreamPoller:
                     function_name=self.mapping.function.name,
                     request_id=batch.request_id,
                     count=len(batch.records) + outcome.split_at,
+                    retrying=len(batch.records),
+                    attempt=batch.invocations + 1,
                 )
                 batch.due_ms = now_ms
                 return
         elif outcome.function_error and bisect and len(batch.records) > 1:
             # "If your invocation fails and BisectBatchOnFunctionError is turned on, the batch is
             # bisected regardless of your ReportBatchItemFailures setting" ([LDG]).
+            middle = len(batch.records) // 2
             self.history.note(
                 "bisected",
                 function_name=self.mapping.function.name,
                 request_id=batch.request_id,
                 count=len(batch.records),
+                first=middle,
+                second=len(batch.records) - middle,
+                attempt=batch.invocations + 1,
             )
-            middle = len(batch.records) // 2
             second = _Batch(
                 batch.records[middle:],
                 window_start=batch.window_start,
@@ -967,13 +972,14 @@ class StreamPoller:
             return
         batch.retries += 1
         batch.due_ms = self._capped_due(batch, now_ms + _backoff_ms(batch.retries))
+        cause = "function error" if outcome.function_error else "batch failure"
         self.history.note(
             "retry_scheduled",
             function_name=self.mapping.function.name,
             request_id=batch.request_id,
             at=batch.due_ms,
             attempt=batch.invocations + 1,
-            reason="function error" if outcome.function_error else "batch failure",
+            reason=f"{cause}, retry {batch.retries}" + (f" of {maximum}" if maximum >= 0 else ""),
         )
 
     def _checkpoint_lost(self, lane: _Lane, batch: _Batch) -> bool:
