@@ -13,7 +13,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -21,6 +22,21 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+#: What botocore raises for an AWS error answer, or for a request it refuses to send.
+AWS_ERRORS = (ClientError, ParamValidationError)
+
+
+def property_examples(max_examples: int) -> settings:
+    """Hypothesis settings of a property test: ``max_examples`` examples, no deadline.
+
+    The examples of one test share its activation (function-scoped fixtures) and tell themselves
+    apart by unique names; an example's real time varies with how much it sends through moto.
+    """
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 def make_zip(files: dict[str, str]) -> bytes:

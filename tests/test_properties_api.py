@@ -12,14 +12,12 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError
-from conftest import ACCOUNT, REGION
-from hypothesis import HealthCheck, given, settings
+from conftest import ACCOUNT, AWS_ERRORS, REGION, property_examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
-AWS_ERRORS = (ClientError, ParamValidationError)
 
 #: Pieces names are made of: real ones, near misses and noise.
 name_parts = st.sampled_from(
@@ -91,11 +89,7 @@ def calls(name: str, qualifier: str | None, marker: str | None, size: int | None
     ]
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_examples(40)
 @given(name=names, qualifier=qualifiers, marker=markers, size=page_sizes)
 def test_every_owned_operation_answers_any_name_with_aws_errors_only(
     lam: Any, name: str, qualifier: str | None, marker: str | None, size: int | None

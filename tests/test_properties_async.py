@@ -14,11 +14,9 @@ import json
 import sys
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError
-from conftest import ACCOUNT, REGION
-from hypothesis import HealthCheck, given, settings
+from conftest import ACCOUNT, AWS_ERRORS, REGION, client, property_examples
+from hypothesis import given
 from hypothesis import strategies as st
 from test_properties_accounting import assert_async_accounted, queue_message_ids
 
@@ -28,12 +26,7 @@ pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
 #: Each example gets its own function names (one activation serves the whole test).
 _names = itertools.count()
-AWS_ERRORS = (ClientError, ParamValidationError)
-EXAMPLES = settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+EXAMPLES = property_examples(25)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -49,10 +42,6 @@ payloads = st.one_of(
 )
 #: What one attempt of the handler does.
 behaviours = st.sampled_from(["return", "raise", "exit", "bytes", "unserializable", "invalid-json"])
-
-
-def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)
 
 
 def handler_doing(plan: list[str]) -> Any:

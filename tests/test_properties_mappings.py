@@ -14,27 +14,17 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError
-from conftest import ACCOUNT, REGION
-from hypothesis import HealthCheck, event, given, settings
+from botocore.exceptions import ClientError
+from conftest import ACCOUNT, AWS_ERRORS, REGION, client, property_examples
+from hypothesis import event, given
 from hypothesis import strategies as st
 from test_properties_accounting import assert_sqs_accounted, assert_stream_accounted
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
 _names = itertools.count()
-AWS_ERRORS = (ClientError, ParamValidationError)
-EXAMPLES = settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-
-def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)
+EXAMPLES = property_examples(40)
 
 
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

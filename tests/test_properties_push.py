@@ -15,9 +15,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError
-from conftest import REGION
-from hypothesis import HealthCheck, given, settings
+from conftest import AWS_ERRORS, REGION, property_examples
+from hypothesis import given
 from hypothesis import strategies as st
 from test_properties_accounting import assert_async_accounted
 from test_properties_async import json_values
@@ -26,13 +25,8 @@ from mock_lambda_async.metrics import Kind
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
-AWS_ERRORS = (ClientError, ParamValidationError)
 _names = itertools.count()
-EXAMPLES = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+EXAMPLES = property_examples(30)
 
 paths = st.one_of(
     st.sampled_from(["$", "$.detail", "$.detail.x", "$.missing", "$.[[[", "detail", "$..x", ""]),

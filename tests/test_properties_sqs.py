@@ -12,11 +12,9 @@ import itertools
 import json
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError
-from conftest import ACCOUNT, REGION
-from hypothesis import HealthCheck, given, settings
+from conftest import ACCOUNT, AWS_ERRORS, REGION, client, property_examples
+from hypothesis import given
 from hypothesis import strategies as st
 from test_properties_accounting import assert_sqs_accounted
 from test_properties_async import json_values
@@ -24,12 +22,7 @@ from test_properties_async import json_values
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
 _names = itertools.count()
-AWS_ERRORS = (ClientError, ParamValidationError)
-EXAMPLES = settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+EXAMPLES = property_examples(20)
 
 #: How the handler answers one batch; the payload of ``json`` is drawn separately.
 answers = st.one_of(
@@ -51,10 +44,6 @@ answers = st.one_of(
     ),
     json_values.map(lambda value: ("json", value)),
 )
-
-
-def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)
 
 
 def answering(plan: list[Any]) -> Any:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError
-from conftest import ACCOUNT, REGION
-from hypothesis import HealthCheck, given, settings
+from conftest import ACCOUNT, REGION, client, property_examples
+from hypothesis import given
 from hypothesis import strategies as st
 from test_properties_accounting import assert_stream_accounted
 from test_properties_async import json_values
@@ -23,12 +21,7 @@ from test_properties_async import json_values
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
 _names = itertools.count()
-AWS_ERRORS = (ClientError, ParamValidationError)
-EXAMPLES = settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+EXAMPLES = property_examples(20)
 
 answers = st.one_of(
     st.sampled_from(
@@ -49,10 +42,6 @@ answers = st.one_of(
     ),
     json_values.map(lambda value: ("json", value)),
 )
-
-
-def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)
 
 
 def answering(plan: list[Any]) -> Any:
