@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlparse
 
@@ -68,15 +69,9 @@ def assert_succeeded(
 ) -> list[Attempt]:
     """``function_name`` had successful attempts (``times`` of them if given)."""
     __tracebackhide__ = True
-    attempts = _attempts(controller, function_name, trigger)
-    found = [attempt for attempt in attempts if attempt.ok]
-    if not _matches(len(found), times):
-        _fail(
-            controller,
-            f"expected {_expected(times, 'successful attempt')} of {_who(function_name, trigger)}, "
-            f"found {len(found)} {_outcomes(attempts)}",
-        )
-    return found
+    return _counted_attempts(
+        controller, function_name, trigger, times, "successful attempt", lambda attempt: attempt.ok
+    )
 
 
 def assert_failed(
@@ -91,20 +86,14 @@ def assert_failed(
     ``"Sandbox.Timedout"``), ``times`` of them if given."""
     __tracebackhide__ = True
     wanted = error_type if isinstance(error_type, str | None) else error_type.__name__
-    attempts = _attempts(controller, function_name, trigger)
-    found = [
-        attempt
-        for attempt in attempts
-        if attempt.ok is False and wanted in (None, attempt.error_type)
-    ]
-    if not _matches(len(found), times):
-        kind = f"failed attempt with {wanted}" if wanted else "failed attempt"
-        _fail(
-            controller,
-            f"expected {_expected(times, kind)} of {_who(function_name, trigger)}, "
-            f"found {len(found)} {_outcomes(attempts)}",
-        )
-    return found
+    return _counted_attempts(
+        controller,
+        function_name,
+        trigger,
+        times,
+        f"failed attempt with {wanted}" if wanted else "failed attempt",
+        lambda attempt: attempt.ok is False and wanted in (None, attempt.error_type),
+    )
 
 
 def assert_delivered(
@@ -258,6 +247,31 @@ def _attempts(
     settle(controller)
     attempts = controller.state(History).invocations(function_name)
     return [attempt for attempt in attempts if trigger in (None, attempt.trigger)]
+
+
+def _counted_attempts(
+    controller: LambdaAsyncController,
+    function_name: str,
+    trigger: str | None,
+    times: int | None,
+    noun: str,
+    keep: Callable[[Attempt], bool | None],
+) -> list[Attempt]:
+    """The attempts ``keep`` accepts, ``times`` of them if given, else a failure naming ``noun``.
+
+    ``assert_succeeded`` and ``assert_failed`` differ only in what they count; both list every
+    attempt's outcome in the message, so a wrong count shows what happened instead.
+    """
+    __tracebackhide__ = True
+    attempts = _attempts(controller, function_name, trigger)
+    found = [attempt for attempt in attempts if keep(attempt)]
+    if not _matches(len(found), times):
+        _fail(
+            controller,
+            f"expected {_expected(times, noun)} of {_who(function_name, trigger)}, "
+            f"found {len(found)} {_outcomes(attempts)}",
+        )
+    return found
 
 
 def _decode(value: Any) -> Any:
