@@ -140,6 +140,12 @@ def receive_counts(lam: Any, function: str = "worker") -> list[list[str]]:
     ]
 
 
+def start_offsets(lam: Any, function: str = "worker") -> list[float]:
+    """Seconds from the function's first attempt to each of its attempts."""
+    attempts = lam.invocations(function)
+    return [(a.started_at - attempts[0].started_at).total_seconds() for a in attempts]
+
+
 def failing(event: dict[str, Any], context: Any) -> None:
     raise ValueError("cannot process")
 

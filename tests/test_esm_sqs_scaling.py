@@ -15,14 +15,10 @@ from test_esm_sqs import (
     queue_with_dlq,
     receive_counts,
     send,
+    start_offsets,
 )
 
 from mock_lambda_async import mock_lambda_async
-
-
-def start_offsets(lam: Any) -> list[float]:
-    attempts = lam.invocations("worker")
-    return [(a.started_at - attempts[0].started_at).total_seconds() for a in attempts]
 
 
 def reserve(concurrency: int) -> None:

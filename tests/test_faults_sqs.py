@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
+from conftest import metric_sum
 from test_esm_sqs import (
     add_function,
-    client,
     counts,
     delivered,
     map_queue,
@@ -16,27 +15,10 @@ from test_esm_sqs import (
     queue_with_dlq,
     receive_counts,
     send,
+    start_offsets,
 )
 
 from mock_lambda_async import mock_lambda_async
-
-
-def start_offsets(lam: Any) -> list[float]:
-    attempts = lam.invocations("worker")
-    return [(a.started_at - attempts[0].started_at).total_seconds() for a in attempts]
-
-
-def throttles(lam: Any) -> float:
-    points = client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName="Throttles",
-        Dimensions=[{"Name": "FunctionName", "Value": "worker"}],
-        StartTime=lam.now() - timedelta(days=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
 
 
 # -- duplicate delivery ------------------------------------------------------------------------------
@@ -154,7 +136,7 @@ def test_a_throttled_batch_counts_in_throttles(lam: Any) -> None:
     lam.faults.throttle("worker")
     send(url, "a")
     lam.drain()
-    assert throttles(lam) == 1
+    assert metric_sum(lam, "Throttles", "worker") == 1
     [throttled] = lam.timeline().select("throttled", function_name="worker")
     assert throttled.detail["reason"] == "ConcurrentInvocationLimitExceeded"
 
@@ -167,7 +149,7 @@ def test_a_batch_failing_with_5xx_comes_back_after_the_visibility_timeout(lam: A
     send(url, "a")
     [attempt] = lam.invocations("worker")
     assert (attempt.started_at - start).total_seconds() == 30
-    assert throttles(lam) == 0
+    assert metric_sum(lam, "Throttles", "worker") == 0
 
 
 def test_batches_refused_past_max_receive_count_go_to_the_dlq(lam: Any) -> None:
