@@ -10,6 +10,7 @@ import json
 import os
 import textwrap
 import zipfile
+from typing import Any
 
 import boto3
 
@@ -37,18 +38,35 @@ def _title(text: str) -> None:
     print(f"\n=== {text} ===")
 
 
-def sync_section() -> None:
-    _title("1. Synchronous invoke of a function created from a zip")
+def _role() -> str:
+    """An execution role for the section's function (moto does not read its trust policy)."""
     iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName="demo-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    client = boto3.client("lambda", region_name=REGION)
+    return str(iam.create_role(RoleName="demo-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"])
+
+
+def _create_function(client: Any, name: str, role: str, source: str, **settings: Any) -> None:
+    """Create Python function ``name`` from ``source`` (as ``orders.py``), plus any ``settings``."""
     client.create_function(
-        FunctionName="orders",
+        FunctionName=name,
         Runtime="python3.12",
         Role=role,
         Handler="orders.handler",
-        Code={"ZipFile": _zip(HANDLER_SOURCE)},
+        Code={"ZipFile": _zip(source)},
+        **settings,
     )
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    """The ARN of the queue at ``url``: what Lambda settings and mappings name."""
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return str(attributes["QueueArn"])
+
+
+def sync_section() -> None:
+    _title("1. Synchronous invoke of a function created from a zip")
+    role = _role()
+    client = boto3.client("lambda", region_name=REGION)
+    _create_function(client, "orders", role, HANDLER_SOURCE)
     ok = client.invoke(FunctionName="orders", Payload=json.dumps({"order": 1}))
     print(
         f"invoke order 1  -> StatusCode {ok['StatusCode']}, Payload {ok['Payload'].read().decode()}"
@@ -64,21 +82,18 @@ def sync_section() -> None:
 def async_failure_section() -> None:
     _title("2. A failing async invoke: three attempts, then the OnFailure queue and the DLQ")
     lam = get_controller()
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName="demo-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = _role()
     sqs = boto3.client("sqs", region_name=REGION)
     queues = {}
     for name in ("orders-failed", "orders-dlq"):
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-        queues[name] = (url, arn["QueueArn"])
+        queues[name] = (url, _queue_arn(sqs, url))
     client = boto3.client("lambda", region_name=REGION)
-    client.create_function(
-        FunctionName="orders",
-        Runtime="python3.12",
-        Role=role,
-        Handler="orders.handler",
-        Code={"ZipFile": _zip(HANDLER_SOURCE)},
+    _create_function(
+        client,
+        "orders",
+        role,
+        HANDLER_SOURCE,
         DeadLetterConfig={"TargetArn": queues["orders-dlq"][1]},
     )
     client.put_function_event_invoke_config(
@@ -132,28 +147,17 @@ def handler(event, context):
 def sqs_partial_batch_section() -> None:
     _title("3. An SQS batch with one poison message: partial failure, redelivery, the queue's DLQ")
     lam = get_controller()
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName="demo-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = _role()
     sqs = boto3.client("sqs", region_name=REGION)
     dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dlq_arn = _queue_arn(sqs, dlq_url)
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
     url = sqs.create_queue(
         QueueName="orders", Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "30"}
     )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    arn = _queue_arn(sqs, url)
     client = boto3.client("lambda", region_name=REGION)
-    client.create_function(
-        FunctionName="order-worker",
-        Runtime="python3.12",
-        Role=role,
-        Handler="orders.handler",
-        Code={"ZipFile": _zip(BATCH_HANDLER_SOURCE)},
-    )
+    _create_function(client, "order-worker", role, BATCH_HANDLER_SOURCE)
     client.create_event_source_mapping(
         EventSourceArn=arn,
         FunctionName="order-worker",
