@@ -377,6 +377,19 @@ _FUNCTION_MISSING = "The function doesn't exist."
 _NO_CONFIG = "The function {arn} doesn't have an EventInvokeConfig"
 
 
+def _named_function(call: Call, not_found: str) -> ResolvedFunction:
+    """The function version ``FunctionName`` and ``Qualifier`` name; ``not_found`` is the message
+    for a missing one (Put/Update and Get/Delete word it differently, recorded)."""
+    params = call.params
+    return resolve(
+        params["FunctionName"],
+        call.region,
+        call.account_id,
+        params.get("Qualifier"),
+        not_found=not_found,
+    )
+
+
 def _config(call: Call, fn: ResolvedFunction, **settings: Any) -> EventInvokeConfig:
     return EventInvokeConfig(
         function=fn,
@@ -392,13 +405,7 @@ def put_function_event_invoke_config(call: Call) -> Reply:
     _validate_model(call)
     params = call.params
     _require_settings(params)
-    fn = resolve(
-        params["FunctionName"],
-        call.region,
-        call.account_id,
-        params.get("Qualifier"),
-        not_found=_FUNCTION_MISSING,
-    )
+    fn = _named_function(call, _FUNCTION_MISSING)
     destinations = _requested_destinations(params)
     _check_destinations(fn, destinations)
     config = _config(
@@ -423,13 +430,7 @@ def update_function_event_invoke_config(call: Call) -> Reply:
     _validate_model(call)
     params = call.params
     _require_settings(params)
-    fn = resolve(
-        params["FunctionName"],
-        call.region,
-        call.account_id,
-        params.get("Qualifier"),
-        not_found=_FUNCTION_MISSING,
-    )
+    fn = _named_function(call, _FUNCTION_MISSING)
     configs = call.controller.state(EventInvokeConfigs)
     current = configs.get(fn)
     if current is None:
@@ -451,14 +452,7 @@ def update_function_event_invoke_config(call: Call) -> Reply:
 
 def _resolve_for_read(call: Call) -> ResolvedFunction:
     """Get/Delete answer a missing function like a missing config (recorded)."""
-    params = call.params
-    return resolve(
-        params["FunctionName"],
-        call.region,
-        call.account_id,
-        params.get("Qualifier"),
-        not_found=_NO_CONFIG,
-    )
+    return _named_function(call, _NO_CONFIG)
 
 
 @operation("lambda", "GetFunctionEventInvokeConfig")
