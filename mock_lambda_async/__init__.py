@@ -5,6 +5,7 @@
 ...     ...
 """
 
+from .assertions import DeadLetter
 from .clock import VirtualClock
 from .faults import Fault, Faults
 from .metrics import Attempt, Timeline, TimelineEntry
@@ -13,6 +14,7 @@ from .runtime import InvocationResult, LambdaContext
 
 __all__ = [
     "Attempt",
+    "DeadLetter",
     "Fault",
     "Faults",
     "InvocationResult",

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlparse
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from .mock import LambdaAsyncController
 
 __all__ = [
+    "DeadLetter",
     "assert_dead_lettered",
     "assert_delivered",
     "assert_dropped",
@@ -34,6 +37,37 @@ __all__ = [
 
 #: Heading of the timeline in failure messages (and of the pytest report section).
 TIMELINE_HEADING = "mock_lambda_async timeline"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A failed event as a dead-letter queue or topic holds it (what ``assert_dead_lettered`` finds).
+
+    ``body``: the message body, decoded when it is JSON (a function's DLQ gets the original event;
+    an SQS redrive DLQ, the original message). ``attributes``: each message attribute's value. A
+    function's DLQ message says why it failed in ``RequestID``, ``ErrorCode`` and ``ErrorMessage``,
+    also readable as :attr:`request_id`, :attr:`error_code` and :attr:`error_message` (``None``
+    on messages that lack them, such as a redrive DLQ's).
+    """
+
+    body: Any
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
+
+    @property
+    def request_id(self) -> str | None:
+        return self.attributes.get("RequestID")
+
+    @property
+    def error_code(self) -> str | None:
+        """``"200"`` after a function error, ``"429"`` for an event throttled until it expired."""
+        return self.attributes.get("ErrorCode")
+
+    @property
+    def error_message(self) -> str | None:
+        return self.attributes.get("ErrorMessage")
 
 
 def settle(controller: LambdaAsyncController) -> None:
@@ -126,15 +160,21 @@ def assert_delivered(
 
 def assert_dead_lettered(
     controller: LambdaAsyncController, target: str, count: int | None = None
-) -> list[Any]:
-    """Dead-letter queue ``target`` holds failed events (``count`` of them if given); returns them.
+) -> list[DeadLetter]:
+    """Dead-letter queue ``target`` holds failed events (``count`` of them if given); returns them
+    as :class:`DeadLetter` records (body and message attributes), oldest first.
 
     Reads an SQS queue (URL or ARN) or SNS topic as it is now in moto, without consuming it, so
     it serves both a function's ``DeadLetterConfig`` and an SQS source queue's redrive DLQ.
     """
     __tracebackhide__ = True
     settle(controller)
-    events = _holdings(controller, target, Kind.DEAD_LETTERED, "payload")
+    messages = _target_messages(controller, target)
+    if messages is None:
+        recorded = _recorded(controller, target, Kind.DEAD_LETTERED, "payload")
+        events = [DeadLetter(payload) for payload in recorded]
+    else:
+        events = [DeadLetter(_decode(body), attributes) for body, attributes in messages]
     if not _matches(len(events), count):
         _fail(
             controller,
@@ -177,23 +217,34 @@ def target_contents(controller: LambdaAsyncController, target: str) -> list[Any]
     receive count, no visibility). SNS: every message published to the topic. Bodies that are
     JSON are decoded. Raises ``AssertionError`` when the queue or topic does not exist.
     """
+    messages = _target_messages(controller, target)
+    return None if messages is None else [_decode(body) for body, _ in messages]
+
+
+#: A message's raw body and its attributes' values.
+_Message = tuple[str, dict[str, str]]
+
+
+def _target_messages(controller: LambdaAsyncController, target: str) -> list[_Message] | None:
+    """The messages :func:`target_contents` reads, undecoded, with their attributes."""
     if target.startswith("arn:"):
         parts = target.split(":", 5)
         if len(parts) == 6 and parts[2] == "sqs":
-            return _queue_bodies(controller, parts[4], parts[3], parts[5], target)
+            return _queue_messages(controller, parts[4], parts[3], parts[5], target)
         if len(parts) == 6 and parts[2] == "sns":
             return _topic_messages(controller, parts[4], parts[3], target)
         return None
     url = urlparse(target)
     path = url.path.strip("/").split("/")
     if url.scheme in ("http", "https") and len(path) == 2:
-        return _queue_bodies(controller, path[0], _url_region(url.hostname or ""), path[1], target)
+        region = _url_region(url.hostname or "")
+        return _queue_messages(controller, path[0], region, path[1], target)
     return None
 
 
-def _queue_bodies(
+def _queue_messages(
     controller: LambdaAsyncController, account: str, region: str, name: str, shown: str
-) -> list[Any]:
+) -> list[_Message]:
     from moto.sqs.models import sqs_backends
 
     queue = sqs_backends[account][region].queues.get(name)
@@ -203,18 +254,30 @@ def _queue_bodies(
     messages = getattr(queue, "_messages", None)
     if messages is None:
         messages = queue.messages
-    return [_decode(message.body) for message in list(messages)]
+    return [(m.body, _attribute_values(m.message_attributes)) for m in list(messages)]
 
 
 def _topic_messages(
     controller: LambdaAsyncController, account: str, region: str, arn: str
-) -> list[Any]:
+) -> list[_Message]:
     from moto.sns.models import sns_backends
 
     topic = sns_backends[account][region].topics.get(arn)
     if topic is None:
         _fail(controller, f"SNS topic {arn} does not exist")
-    return [_decode(sent[1]) for sent in list(topic.sent_notifications)]
+    return [(sent[1], _attribute_values(sent[3])) for sent in list(topic.sent_notifications)]
+
+
+def _attribute_values(attributes: Mapping[str, Any] | None) -> dict[str, str]:
+    """Message attribute values as moto keeps them: SQS ``StringValue``/``BinaryValue`` (base64),
+    SNS ``Value``."""
+    values: dict[str, str] = {}
+    for name, attribute in (attributes or {}).items():
+        for key in ("StringValue", "Value", "BinaryValue"):
+            if isinstance(attribute, Mapping) and attribute.get(key) is not None:
+                values[name] = str(attribute[key])
+                break
+    return values
 
 
 def _url_region(host: str) -> str:
@@ -232,6 +295,13 @@ def _holdings(
     contents = target_contents(controller, target)
     if contents is not None:
         return contents
+    return _recorded(controller, target, kind, detail_key)
+
+
+def _recorded(
+    controller: LambdaAsyncController, target: str, kind: str, detail_key: str
+) -> list[Any]:
+    """The ``detail_key`` of each ``kind`` entry the mock noted for ``target``, decoded."""
     entries = controller.state(History).timeline().select(kind)
     return [
         _decode(entry.detail.get(detail_key))

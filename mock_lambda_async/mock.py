@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 import moto.core.models  # noqa: F401
 
 from . import assertions
+from .assertions import DeadLetter
 from .botocore_loader import share_loaders, stop_sharing
 from .clock import Scheduler, VirtualClock
 from .interception import interceptor
@@ -273,8 +274,9 @@ class LambdaAsyncController:
         __tracebackhide__ = True
         return assertions.assert_delivered(self, destination, count, condition=condition)
 
-    def assert_dead_lettered(self, target: str, count: int | None = None) -> list[Any]:
-        """Assert a dead-letter queue (URL or ARN) or topic holds failed events; returns them."""
+    def assert_dead_lettered(self, target: str, count: int | None = None) -> list[DeadLetter]:
+        """Assert a dead-letter queue (URL or ARN) or topic holds failed events; returns them
+        (``DeadLetter``: the body and the message attributes: ``error_message``, ``request_id`` …)."""
         __tracebackhide__ = True
         return assertions.assert_dead_lettered(self, target, count)
 

@@ -160,12 +160,31 @@ def test_assert_delivered_to_a_function_uses_the_recorded_deliveries(lam):
 
 def test_assert_dead_lettered_returns_the_original_events(lam, sqs, queue_url):
     sqs.send_message(QueueUrl=queue_url, MessageBody='{"order": 1}')
-    assert lam.assert_dead_lettered(queue_url, 1) == [{"order": 1}]
+    [dead] = lam.assert_dead_lettered(queue_url, 1)
+    assert (dead.body, dead.error_message) == ({"order": 1}, None)
 
 
 def test_dead_lettered_body_that_is_not_json_stays_text(lam, sqs, queue_url):
     sqs.send_message(QueueUrl=queue_url, MessageBody="plain text")
-    assert lam.assert_dead_lettered(queue_url) == ["plain text"]
+    assert [dead.body for dead in lam.assert_dead_lettered(queue_url)] == ["plain text"]
+
+
+def test_a_function_dlq_message_says_why_the_event_failed(lam, lambda_client, sqs, queue_url):
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    lam.add_function("orders", _boom, DeadLetterConfig={"TargetArn": arn["Attributes"]["QueueArn"]})
+    lambda_client.invoke(FunctionName="orders", InvocationType="Event", Payload=b'{"order": 1}')
+    [dead] = lam.assert_dead_lettered(queue_url, 1)
+    assert (dead.body, dead.error_code, dead.error_message) == ({"order": 1}, "200", "boom")
+    assert dead.request_id == lam.invocations("orders")[0].request_id
+
+
+def test_a_dead_letter_topic_shows_the_message_attributes(lam, lambda_client):
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="dead")["TopicArn"]
+    lam.add_function("orders", _boom, DeadLetterConfig={"TargetArn": topic})
+    lambda_client.invoke(FunctionName="orders", InvocationType="Event", Payload=b'{"order": 1}')
+    [dead] = lam.assert_dead_lettered(topic, 1)
+    assert sorted(dead.attributes) == ["ErrorCode", "ErrorMessage", "RequestID"]
+    assert (dead.body, dead.error_code) == ({"order": 1}, "200")
 
 
 def test_assert_dead_lettered_on_an_empty_queue_fails(lam, queue_url):

@@ -98,7 +98,7 @@ def test_an_event_throttled_past_its_age_goes_to_the_dlq_with_429(lam, lambda_cl
     _invoke(lambda_client)
     lam.drain()
     [message] = lam.assert_dead_lettered(url, 1)
-    assert message == {"order": 1}
+    assert (message.body, message.error_code) == ({"order": 1}, "429")
     assert lam.invocations("orders") == []
 
 

@@ -84,6 +84,15 @@ def test_dlq_gets_the_original_event_and_the_error(queues):
     assert "RequestID" in attributes
 
 
+def test_assert_dead_lettered_shows_the_error_without_consuming_it(lambda_async, queues):
+    invoke_async(BAD_INVOICE)
+
+    [dead] = lambda_async.assert_dead_lettered(queues["dlq"], 1)
+    assert dead.body == {"invoice": 7, "customer": None}
+    assert (dead.error_code, dead.error_message) == ("200", "invoice 7 has no customer")
+    assert len(messages(queues["dlq"])) == 1  # still there for your own ReceiveMessage
+
+
 def test_on_failure_gets_an_invocation_record(queues):
     invoke_async(BAD_INVOICE)
 
