@@ -20,12 +20,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION
+from conftest import REGION, metric_sum
 
 from mock_lambda_async import mock_lambda_async
 from mock_lambda_async.metrics import Kind
@@ -101,21 +100,6 @@ def assert_async_accounted(lam: Any, function_name: str) -> dict[str, AsyncFate]
     assert metric_sum(lam, "AsyncEventsReceived", function_name) == len(fates)
     assert metric_sum(lam, "AsyncEventsDropped", function_name) == dropped
     return fates
-
-
-def metric_sum(lam: Any, name: str, function_name: str) -> float:
-    """The sum of an ``AWS/Lambda`` metric of one function, as CloudWatch answers it."""
-    now = lam.now()
-    points = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=now - timedelta(days=30),
-        EndTime=now + timedelta(days=1),
-        Period=86400 * 60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return float(sum(point["Sum"] for point in points))
 
 
 # -- SQS ----------------------------------------------------------------------------------------------

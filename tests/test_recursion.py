@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ACCOUNT, REGION
+from conftest import ACCOUNT, REGION, client, metric_sum
 
 from mock_lambda_async.recursion import CONDITION, THRESHOLD
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
-
-
-def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)
 
 
 def queue(name: str, **attributes: Any) -> tuple[str, str]:
@@ -63,20 +57,6 @@ def looping_queue(
 def bodies(url: str) -> list[str]:
     messages = client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
     return [m["Body"] for m in messages.get("Messages", [])]
-
-
-def metric_sum(lam: Any, name: str, function_name: str) -> float:
-    now = lam.now()
-    points = client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName=name,
-        Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=now - timedelta(days=30),
-        EndTime=now + timedelta(minutes=1),
-        Period=86400 * 60,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
 
 
 def recursion_drops(lam: Any, name: str) -> list[Any]:

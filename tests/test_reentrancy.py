@@ -13,16 +13,11 @@ import os
 import sys
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ACCOUNT, REGION, lambda_role, make_zip
+from conftest import ACCOUNT, REGION, client, lambda_role, make_zip
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
-
-
-def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)
 
 
 def invoke(name: str, payload: Any = None, **params: Any) -> Any:
