@@ -28,6 +28,7 @@ from .functions import (
     ResolvedFunction,
     function_exists,
     lambda_backend,
+    length_and_pattern_problems,
     moto_function,
     parse_function_name,
     resolve,
@@ -216,16 +217,9 @@ def _destination_problems(destination_config: Any) -> list[str]:
         if not isinstance(value, str):
             continue
         field = f"destinationConfig.{slot[0].lower()}{slot[1:]}.destination"
-        if len(value) > _DESTINATION_MAX_LENGTH:
-            problems.append(
-                f"Value '{value}' at '{field}' failed to satisfy constraint: Member must have "
-                f"length less than or equal to {_DESTINATION_MAX_LENGTH}"
-            )
-        if not _DESTINATION_PATTERN.fullmatch(value):
-            problems.append(
-                f"Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy "
-                f"regular expression pattern: {DESTINATION_PATTERN_TEXT}"
-            )
+        problems += length_and_pattern_problems(
+            value, field, _DESTINATION_MAX_LENGTH, _DESTINATION_PATTERN, DESTINATION_PATTERN_TEXT
+        )
     return problems
 
 

@@ -73,6 +73,25 @@ def _validation_error(problems: list[str]) -> AwsError:
     )
 
 
+def length_and_pattern_problems(
+    value: str, field: str, max_length: int, pattern: re.Pattern[str], pattern_text: str
+) -> list[str]:
+    """AWS's ValidationException wording for a string member that is too long and/or does not
+    match its pattern, the length problem first as Lambda lists them (botocore checks neither)."""
+    problems = []
+    if len(value) > max_length:
+        problems.append(
+            f"Value '{value}' at '{field}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {max_length}"
+        )
+    if not pattern.fullmatch(value):
+        problems.append(
+            f"Value '{value}' at '{field}' failed to satisfy constraint: "
+            f"Member must satisfy regular expression pattern: {pattern_text}"
+        )
+    return problems
+
+
 def parse_function_name(
     value: str, region: str, account_id: str, *, field: str = "functionName"
 ) -> FunctionName:
@@ -80,17 +99,9 @@ def parse_function_name(
 
     The length problem is listed before the pattern problem, both in one message, as Lambda does.
     """
-    problems = []
-    if len(value) > _NAME_MAX_LENGTH:
-        problems.append(
-            f"Value '{value}' at '{field}' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {_NAME_MAX_LENGTH}"
-        )
-    if not _NAME_PATTERN.fullmatch(value):
-        problems.append(
-            f"Value '{value}' at '{field}' failed to satisfy constraint: "
-            f"Member must satisfy regular expression pattern: {_NAME_PATTERN_TEXT}"
-        )
+    problems = length_and_pattern_problems(
+        value, field, _NAME_MAX_LENGTH, _NAME_PATTERN, _NAME_PATTERN_TEXT
+    )
     if problems:
         raise _validation_error(problems)
     if value.count(":") <= 1 and not value.startswith("function:"):
@@ -106,17 +117,9 @@ def parse_function_name(
 
 def check_qualifier(qualifier: str) -> None:
     """``Qualifier`` must be 1..128 of ``[a-zA-Z0-9$_-]`` (botocore checks only the minimum)."""
-    problems = []
-    if len(qualifier) > _QUALIFIER_MAX_LENGTH:
-        problems.append(
-            f"Value '{qualifier}' at 'qualifier' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {_QUALIFIER_MAX_LENGTH}"
-        )
-    if not _QUALIFIER_PATTERN.fullmatch(qualifier):
-        problems.append(
-            f"Value '{qualifier}' at 'qualifier' failed to satisfy constraint: "
-            f"Member must satisfy regular expression pattern: {_QUALIFIER_PATTERN_TEXT}"
-        )
+    problems = length_and_pattern_problems(
+        qualifier, "qualifier", _QUALIFIER_MAX_LENGTH, _QUALIFIER_PATTERN, _QUALIFIER_PATTERN_TEXT
+    )
     if problems:
         raise _validation_error(problems)
 
