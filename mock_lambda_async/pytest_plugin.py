@@ -8,7 +8,7 @@ as text, so it reaches the terminal from ``pytest-xdist`` workers too.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -39,12 +39,26 @@ def lambda_async(request: pytest.FixtureRequest) -> Iterator[LambdaAsyncControll
     from .metrics import History
     from .mock import mock_lambda_async
 
-    marker = request.node.get_closest_marker("lambda_async")
-    options = marker.kwargs if marker is not None else {}
-    with mock_lambda_async(**options) as controller:
+    with mock_lambda_async(**_options(request.node)) as controller:
         # Keep the history itself: the report may be built after the mock has stopped.
         request.node.stash[_HISTORY] = controller.state(History)
         yield controller
+
+
+def _options(node: pytest.Item) -> dict[str, Any]:
+    """The keywords of every ``lambda_async`` marker on the test, its class and its module; the
+    closest one's value wins for each keyword (a test's ``start`` keeps its module's ``auto_drain``).
+    """
+    options: dict[str, Any] = {}
+    for marker in reversed(list(node.iter_markers("lambda_async"))):
+        if marker.args:
+            # A positional value would be dropped without a word (the fixture passes keywords).
+            raise TypeError(
+                "@pytest.mark.lambda_async takes keywords only (auto_drain=..., start=...), "
+                f"got {marker.args!r}"
+            )
+        options.update(marker.kwargs)
+    return options
 
 
 @pytest.hookimpl(wrapper=True)

@@ -6,6 +6,7 @@ import boto3
 import pytest
 
 from mock_lambda_async import LambdaAsyncController, get_controller
+from mock_lambda_async.pytest_plugin import _options
 
 pytest_plugins = ["pytester"]
 
@@ -53,10 +54,20 @@ def test_marker_configures_the_fixture(lambda_async):
     assert (lambda_async.auto_drain, lambda_async.now()) == (False, START)
 
 
-@pytest.mark.lambda_async(start=START)
+@pytest.mark.lambda_async(auto_drain=False, start=START)
 class TestMarkerOnAClass:
     def test_applies_to_each_test(self, lambda_async):
         assert lambda_async.now() == START
+
+    @pytest.mark.lambda_async(auto_drain=True)
+    def test_a_test_s_marker_overrides_only_the_keywords_it_gives(self, lambda_async):
+        assert (lambda_async.auto_drain, lambda_async.now()) == (True, START)
+
+
+@pytest.mark.lambda_async(False)
+def test_a_positional_marker_argument_is_refused(request):
+    with pytest.raises(TypeError, match=r"keywords only .* got \(False,\)"):
+        _options(request.node)
 
 
 def test_marker_is_registered(pytester):
