@@ -61,22 +61,29 @@ def lambda_role() -> str:
         )
 
 
+def deploy(
+    name: str, files: dict[str, str], handler: str, *, region: str = REGION, **config: Any
+) -> dict[str, Any]:
+    """Create a Python function from a package of several files (``{path: source}``)."""
+    lambda_client = boto3.client("lambda", region_name=region)
+    return dict(
+        lambda_client.create_function(
+            FunctionName=name,
+            Runtime=config.pop("Runtime", "python3.12"),
+            Role=lambda_role(),
+            Handler=handler,
+            Code={"ZipFile": make_zip(files)},
+            **config,
+        )
+    )
+
+
 def create_function(
     name: str, source: str, *, handler: str = "lambda_function.handler", **config: Any
 ) -> dict[str, Any]:
     """Create a Python function from one source file named after ``handler``'s module."""
     module = handler.rpartition(".")[0].replace(".", "/") + ".py"
-    client = boto3.client("lambda", region_name=REGION)
-    return dict(
-        client.create_function(
-            FunctionName=name,
-            Runtime=config.pop("Runtime", "python3.12"),
-            Role=lambda_role(),
-            Handler=handler,
-            Code={"ZipFile": make_zip({module: source})},
-            **config,
-        )
-    )
+    return deploy(name, {module: source}, handler, **config)
 
 
 @pytest.fixture
@@ -142,7 +149,7 @@ def make_queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:
 def metric_sum(lam: Any, name: str, function_name: str = "orders") -> float:
     """The sum of a function's ``AWS/Lambda`` metric, as CloudWatch answers it.
 
-    One period over the last 30 virtual days: everything a test records, however far it moves time.
+    One period over the last 30 virtual days: everything a test records (tests move time by hours).
     """
     now = lam.now()
     points = client("cloudwatch").get_metric_statistics(

@@ -12,24 +12,9 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import ACCOUNT, REGION, create_function, lambda_role, make_zip
+from conftest import ACCOUNT, REGION, create_function, deploy, lambda_role, make_zip
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
-
-
-def deploy(name: str, files: dict[str, str], handler: str, **config: Any) -> dict[str, Any]:
-    """Create a Python function from a package of several files."""
-    client = boto3.client("lambda", region_name=config.pop("region", REGION))
-    return dict(
-        client.create_function(
-            FunctionName=name,
-            Runtime=config.pop("Runtime", "python3.12"),
-            Role=lambda_role(),
-            Handler=handler,
-            Code={"ZipFile": make_zip(files)},
-            **config,
-        )
-    )
 
 
 def call(name: str, event: Any = None, **kwargs: Any) -> Any:

@@ -10,22 +10,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import REGION, create_function, lambda_role, make_zip
+from conftest import REGION, create_function, deploy, lambda_role, make_zip
 from moto import mock_aws
 
 from mock_lambda_async import mock_lambda_async
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
-
-
-def deploy(name: str, files: dict[str, str], handler: str, runtime: str = "python3.12") -> None:
-    boto3.client("lambda", REGION).create_function(
-        FunctionName=name,
-        Runtime=runtime,
-        Role=lambda_role(),
-        Handler=handler,
-        Code={"ZipFile": make_zip(files)},
-    )
 
 
 def invoke(name: str) -> tuple[str | None, bytes, str]:
@@ -224,7 +214,10 @@ def test_python312_writes_non_ascii_characters_as_they_are(lam: Any) -> None:
 
 def test_older_pythons_escape_non_ascii_characters(lam: Any) -> None:
     deploy(
-        "text", {"app.py": "def handler(e, c):\n    return 'café'\n"}, "app.handler", "python3.11"
+        "text",
+        {"app.py": "def handler(e, c):\n    return 'café'\n"},
+        "app.handler",
+        Runtime="python3.11",
     )
     assert invoke("text")[1] == b'"caf\\u00e9"'
 
@@ -281,7 +274,10 @@ def test_exit_discards_the_environment(lam: Any) -> None:
 # -- functions that cannot run here --------------------------------------------------------------------
 def test_non_python_runtime_is_refused_with_an_explanation(lam: Any) -> None:
     deploy(
-        "node", {"index.js": "exports.handler = async () => 1;\n"}, "index.handler", "nodejs20.x"
+        "node",
+        {"index.js": "exports.handler = async () => 1;\n"},
+        "index.handler",
+        Runtime="nodejs20.x",
     )
     with pytest.raises(ClientError) as raised:
         invoke("node")
