@@ -244,6 +244,14 @@ class _Source:
         self.account_id = parts[4]
         self.resource = parts[5]
 
+    def _backend(self, backends: Any) -> Any | None:
+        """The source's account and region in one of moto's backend dicts (``None`` where moto has
+        no such region): both sources look their stream up afresh there on every read."""
+        try:
+            return backends[self.account_id][self.region]
+        except KeyError:
+            return None
+
     def shards(self) -> list[_ShardInfo] | None:
         raise NotImplementedError
 
@@ -282,11 +290,8 @@ class _KinesisSource(_Source):
     def _stream(self) -> Any | None:
         from moto.kinesis.models import kinesis_backends
 
-        try:
-            backend = kinesis_backends[self.account_id][self.region]
-        except KeyError:
-            return None
-        stream = backend.streams.get(self.stream_name)
+        backend = self._backend(kinesis_backends)
+        stream = None if backend is None else backend.streams.get(self.stream_name)
         if stream is None or stream.arn != self.stream_arn:
             return None
         return stream
@@ -393,11 +398,8 @@ class _DynamoDBSource(_Source):
     def _stream_shard(self) -> Any | None:
         from moto.dynamodb.models import dynamodb_backends
 
-        try:
-            backend = dynamodb_backends[self.account_id][self.region]
-        except KeyError:
-            return None
-        table = backend.tables.get(self.table_name)
+        backend = self._backend(dynamodb_backends)
+        table = None if backend is None else backend.tables.get(self.table_name)
         if table is None or table.latest_stream_label != self.label:
             return None
         return table.stream_shard
