@@ -8,7 +8,7 @@ import json
 
 import boto3
 import pytest
-from conftest import ACCOUNT, REGION
+from conftest import ACCOUNT, REGION, make_queue
 
 from mock_lambda_async.delivery import (
     DeliveryFailed,
@@ -26,19 +26,6 @@ def fn(lam):
     return resolve("orders", REGION, ACCOUNT)
 
 
-@pytest.fixture
-def sqs():
-    return boto3.client("sqs", region_name=REGION)
-
-
-def _queue(sqs, name, **attributes):
-    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    return url, arn
-
-
 def _record(lam, fn, payload=b'{"order": 1}', response=b'"ok"', error=None):
     result = InvocationResult("req-1", response, error, "$LATEST", 1.0)
     return invocation_record(
@@ -53,7 +40,7 @@ def _record(lam, fn, payload=b'{"order": 1}', response=b'"ok"', error=None):
 
 
 def test_sqs_body_is_the_compact_json_record(lam, fn, sqs):
-    url, arn = _queue(sqs, "records")
+    url, arn = make_queue(sqs, "records")
     record = _record(lam, fn)
     deliver_record(lam, arn, record, fn=fn, success=True)
     [message] = sqs.receive_message(QueueUrl=url)["Messages"]
@@ -62,7 +49,7 @@ def test_sqs_body_is_the_compact_json_record(lam, fn, sqs):
 
 
 def test_sqs_message_sent_timestamp_is_virtual(lam, fn, sqs):
-    url, arn = _queue(sqs, "records")
+    url, arn = make_queue(sqs, "records")
     lam.advance(3600)
     deliver_record(lam, arn, _record(lam, fn), fn=fn, success=True)
     [message] = sqs.receive_message(QueueUrl=url, AttributeNames=["SentTimestamp"])["Messages"]
@@ -77,20 +64,20 @@ def test_missing_queue_fails_delivery(lam, fn):
 
 
 def test_fifo_queue_fails_delivery(lam, fn, sqs):
-    _url, arn = _queue(sqs, "records.fifo", FifoQueue="true")
+    _url, arn = make_queue(sqs, "records.fifo", FifoQueue="true")
     with pytest.raises(DeliveryFailed, match="FIFO"):
         deliver_record(lam, arn, _record(lam, fn), fn=fn, success=False)
 
 
 def test_record_larger_than_the_queue_allows_fails_delivery(lam, fn, sqs):
-    _url, arn = _queue(sqs, "small", MaximumMessageSize="1024")
+    _url, arn = make_queue(sqs, "small", MaximumMessageSize="1024")
     record = _record(lam, fn, response=json.dumps("x" * 2000).encode())
     with pytest.raises(DeliveryFailed, match="1024 byte limit"):
         deliver_record(lam, arn, record, fn=fn, success=True)
 
 
 def _topic_to_queue(sqs, name="records", **attributes):
-    url, queue_arn = _queue(sqs, "subscriber")
+    url, queue_arn = make_queue(sqs, "subscriber")
     sns = boto3.client("sns", region_name=REGION)
     topic = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
@@ -138,7 +125,7 @@ def test_missing_topic_fails_delivery(lam, fn):
 
 
 def test_eventbridge_success_envelope(lam, fn, sqs):
-    url, queue_arn = _queue(sqs, "subscriber")
+    url, queue_arn = make_queue(sqs, "subscriber")
     events = boto3.client("events", region_name=REGION)
     events.put_rule(Name="all", EventPattern=json.dumps({"source": ["lambda"]}))
     events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": queue_arn}])
