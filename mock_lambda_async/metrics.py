@@ -276,12 +276,13 @@ class Timeline(Sequence[TimelineEntry]):
         function_name: str | None = None,
         request_id: str | None = None,
     ) -> Timeline:
-        """The entries of one ``kind`` and/or one function and/or one request id."""
+        """The entries of one ``kind`` and/or one function (name or ARN) and/or one request id."""
+        name = function_name_of(function_name) if function_name else None
         return Timeline(
             entry
             for entry in self._entries
             if kind in (None, entry.kind)
-            and function_name in (None, entry.function_name)
+            and name in (None, entry.function_name)
             and request_id in (None, entry.request_id)
         )
 

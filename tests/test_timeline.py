@@ -192,6 +192,12 @@ def test_select_narrows_by_kind_function_and_request(noon):
     assert [e.kind for e in timeline.select(request_id="2")] == ["queued"]
 
 
+def test_select_takes_a_function_arn_like_invocations_does(noon):
+    noon.state(History).note(Kind.DROPPED, function_name="orders", reason="x")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:orders:live"
+    assert [e.kind for e in noon.timeline().select(function_name=arn)] == ["dropped"]
+
+
 def test_timeline_is_a_sequence_of_entries(noon):
     history = noon.state(History)
     first = history.note(Kind.QUEUED, function_name="a")
