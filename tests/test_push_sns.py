@@ -31,10 +31,27 @@ def sns() -> Any:
     return boto3.client("sns", region_name=REGION)
 
 
-def subscribe(sns: Any, endpoint: str, topic: str = "orders") -> tuple[str, str]:
+def subscribe(sns: Any, endpoint: str, topic: str = "orders", **attributes: str) -> tuple[str, str]:
+    """Subscribe ``endpoint`` to ``topic``, then set each of ``attributes`` on the subscription."""
     topic_arn = sns.create_topic(Name=topic)["TopicArn"]
     subscription = sns.subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=endpoint)
+    for name, value in attributes.items():
+        sns.set_subscription_attributes(
+            SubscriptionArn=subscription["SubscriptionArn"],
+            AttributeName=name,
+            AttributeValue=value,
+        )
     return topic_arn, subscription["SubscriptionArn"]
+
+
+def subscribed_function(lam: Any, sns: Any, **attributes: str) -> tuple[list[Any], str]:
+    """Function ``subscriber``, recording its events, subscribed to topic ``orders``.
+
+    Returns its events and the topic's ARN.
+    """
+    events = recording_function(lam, "subscriber")
+    topic_arn, _ = subscribe(sns, function_arn("subscriber"), **attributes)
+    return events, topic_arn
 
 
 def sns_record(events: list[Any]) -> dict[str, Any]:
@@ -44,16 +61,14 @@ def sns_record(events: list[Any]) -> dict[str, Any]:
 
 
 def test_publish_invokes_the_subscribed_function_once(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+    events, topic_arn = subscribed_function(lam, sns)
     sns.publish(TopicArn=topic_arn, Message="hello")
     lam.drain()
     assert [e["event"]["Records"][0]["Sns"]["Message"] for e in events] == ["hello"]
 
 
 def test_the_invocation_is_asynchronous_and_recorded_with_its_source(lam: Any, sns: Any) -> None:
-    recording_function(lam, "subscriber")
-    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+    _, topic_arn = subscribed_function(lam, sns)
     sns.publish(TopicArn=topic_arn, Message="hello")
     lam.drain()
     (attempt,) = lam.state(History).invocations("subscriber")
@@ -64,8 +79,7 @@ def test_the_invocation_is_asynchronous_and_recorded_with_its_source(lam: Any, s
 
 def test_nothing_runs_until_the_clock_moves(sns: Any) -> None:
     with mock_lambda_async(auto_drain=False) as lam:
-        events = recording_function(lam, "subscriber")
-        topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+        events, topic_arn = subscribed_function(lam, sns)
         sns.publish(TopicArn=topic_arn, Message="later")
         assert events == []
         lam.drain()
@@ -106,8 +120,7 @@ def test_record_has_the_sns_event_shape(lam: Any, sns: Any) -> None:
 
 
 def test_timestamp_is_the_virtual_publish_time(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+    events, topic_arn = subscribed_function(lam, sns)
     lam.advance(1.5)
     sns.publish(TopicArn=topic_arn, Message="hello")
     lam.drain()
@@ -115,8 +128,7 @@ def test_timestamp_is_the_virtual_publish_time(lam: Any, sns: Any) -> None:
 
 
 def test_subject_is_null_and_attributes_empty_when_not_given(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+    events, topic_arn = subscribed_function(lam, sns)
     sns.publish(TopicArn=topic_arn, Message="plain")
     lam.drain()
     notification = sns_record(events)["Sns"]
@@ -125,8 +137,7 @@ def test_subject_is_null_and_attributes_empty_when_not_given(lam: Any, sns: Any)
 
 
 def test_message_attributes_arrive_as_type_and_value(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+    events, topic_arn = subscribed_function(lam, sns)
     sns.publish(
         TopicArn=topic_arn,
         Message="hello",
@@ -145,8 +156,7 @@ def test_message_attributes_arrive_as_type_and_value(lam: Any, sns: Any) -> None
 
 
 def test_signature_verifies_against_the_signing_certificate(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+    events, topic_arn = subscribed_function(lam, sns)
     sns.publish(TopicArn=topic_arn, Message="signed", Subject="s")
     lam.drain()
     n = sns_record(events)["Sns"]
@@ -164,8 +174,7 @@ def test_signature_verifies_against_the_signing_certificate(lam: Any, sns: Any) 
 
 
 def test_message_structure_json_delivers_the_lambda_entry(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+    events, topic_arn = subscribed_function(lam, sns)
     sns.publish(
         TopicArn=topic_arn,
         MessageStructure="json",
@@ -176,13 +185,7 @@ def test_message_structure_json_delivers_the_lambda_entry(lam: Any, sns: Any) ->
 
 
 def test_filter_policy_drops_a_message_whose_attributes_do_not_match(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, subscription_arn = subscribe(sns, function_arn("subscriber"))
-    sns.set_subscription_attributes(
-        SubscriptionArn=subscription_arn,
-        AttributeName="FilterPolicy",
-        AttributeValue=json.dumps({"colour": ["blue"]}),
-    )
+    events, topic_arn = subscribed_function(lam, sns, FilterPolicy=json.dumps({"colour": ["blue"]}))
     sns.publish(
         TopicArn=topic_arn,
         Message="red one",
@@ -193,13 +196,7 @@ def test_filter_policy_drops_a_message_whose_attributes_do_not_match(lam: Any, s
 
 
 def test_filter_policy_delivers_a_message_whose_attributes_match(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, subscription_arn = subscribe(sns, function_arn("subscriber"))
-    sns.set_subscription_attributes(
-        SubscriptionArn=subscription_arn,
-        AttributeName="FilterPolicy",
-        AttributeValue=json.dumps({"colour": ["blue"]}),
-    )
+    events, topic_arn = subscribed_function(lam, sns, FilterPolicy=json.dumps({"colour": ["blue"]}))
     sns.publish(
         TopicArn=topic_arn,
         Message="blue one",
@@ -210,17 +207,8 @@ def test_filter_policy_delivers_a_message_whose_attributes_match(lam: Any, sns: 
 
 
 def test_filter_policy_on_the_message_body(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, subscription_arn = subscribe(sns, function_arn("subscriber"))
-    sns.set_subscription_attributes(
-        SubscriptionArn=subscription_arn,
-        AttributeName="FilterPolicyScope",
-        AttributeValue="MessageBody",
-    )
-    sns.set_subscription_attributes(
-        SubscriptionArn=subscription_arn,
-        AttributeName="FilterPolicy",
-        AttributeValue=json.dumps({"status": ["paid"]}),
+    events, topic_arn = subscribed_function(
+        lam, sns, FilterPolicyScope="MessageBody", FilterPolicy=json.dumps({"status": ["paid"]})
     )
     sns.publish(TopicArn=topic_arn, Message=json.dumps({"status": "open"}))
     sns.publish(TopicArn=topic_arn, Message=json.dumps({"status": "paid"}))
@@ -231,13 +219,7 @@ def test_filter_policy_on_the_message_body(lam: Any, sns: Any) -> None:
 
 
 def test_filtered_out_message_is_noted_and_counted(lam: Any, sns: Any) -> None:
-    recording_function(lam, "subscriber")
-    topic_arn, subscription_arn = subscribe(sns, function_arn("subscriber"))
-    sns.set_subscription_attributes(
-        SubscriptionArn=subscription_arn,
-        AttributeName="FilterPolicy",
-        AttributeValue=json.dumps({"colour": ["blue"]}),
-    )
+    _, topic_arn = subscribed_function(lam, sns, FilterPolicy=json.dumps({"colour": ["blue"]}))
     sns.publish(TopicArn=topic_arn, Message="no attributes")
     lam.drain()
     filtered = lam.state(History).timeline().select("filtered", function_name="subscriber")
@@ -279,12 +261,7 @@ def test_missing_function_sends_the_notification_to_the_subscription_dlq(
 ) -> None:
     url, dlq_arn = make_queue(sqs, "sns-dlq")
     gone = f"arn:aws:lambda:{REGION}:123456789012:function:gone"
-    topic_arn, subscription_arn = subscribe(sns, gone)
-    sns.set_subscription_attributes(
-        SubscriptionArn=subscription_arn,
-        AttributeName="RedrivePolicy",
-        AttributeValue=json.dumps({"deadLetterTargetArn": dlq_arn}),
-    )
+    topic_arn, _ = subscribe(sns, gone, RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn}))
     message_id = sns.publish(
         TopicArn=topic_arn,
         Message="undeliverable",
@@ -312,13 +289,10 @@ def test_missing_function_sends_the_notification_to_the_subscription_dlq(
 
 def test_missing_function_is_not_retried(lam: Any, sns: Any, sqs: Any) -> None:
     _, dlq_arn = make_queue(sqs, "sns-dlq")
-    topic_arn, subscription_arn = subscribe(
-        sns, f"arn:aws:lambda:{REGION}:123456789012:function:gone"
-    )
-    sns.set_subscription_attributes(
-        SubscriptionArn=subscription_arn,
-        AttributeName="RedrivePolicy",
-        AttributeValue=json.dumps({"deadLetterTargetArn": dlq_arn}),
+    topic_arn, _ = subscribe(
+        sns,
+        f"arn:aws:lambda:{REGION}:123456789012:function:gone",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn}),
     )
     sns.publish(TopicArn=topic_arn, Message="undeliverable")
     lam.drain()
@@ -340,8 +314,7 @@ def test_missing_function_without_redrive_policy_is_dropped_and_noted(lam: Any, 
 def test_a_throttled_hand_off_is_retried_by_sns(
     lam: Any, sns: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+    events, topic_arn = subscribed_function(lam, sns)
     real_enqueue = async_queue.enqueue
     refusals = [AwsError("TooManyRequestsException", "Rate Exceeded.", 429)] * 4
 
@@ -390,8 +363,7 @@ def test_a_failing_function_event_reaches_its_on_failure_destination(
 
 
 def test_a_function_publishing_to_a_topic_triggers_the_subscriber(lam: Any, sns: Any) -> None:
-    events = recording_function(lam, "subscriber")
-    topic_arn, _ = subscribe(sns, function_arn("subscriber"))
+    events, topic_arn = subscribed_function(lam, sns)
 
     def publisher(event: Any, context: Any) -> None:
         boto3.client("sns", region_name=REGION).publish(TopicArn=topic_arn, Message="relayed")
