@@ -34,6 +34,7 @@ from .functions import (
     lambda_backend,
     moto_function,
     parse_function_name,
+    validation_exception,
 )
 from .interception import AwsError, Call, Reply, json_reply, operation
 
@@ -50,7 +51,6 @@ __all__ = [
     "minimum_unreserved",
     "sns_topic_exists",
     "sqs_queue_exists",
-    "validation_exception",
 ]
 
 #: Attribute on moto's ``LambdaFunction`` (one object per version) holding the DLQ target ARN.
@@ -65,17 +65,6 @@ _TARGET_ARN = re.compile(
 
 
 # -- shared helpers ---------------------------------------------------------------------------------
-def validation_exception(problems: list[str]) -> AwsError:
-    """AWS's model-validation error: ``N validation error(s) detected: <problem>; <problem>``."""
-    count = len(problems)
-    noun = "error" if count == 1 else "errors"
-    return AwsError(
-        "ValidationException",
-        f"{count} validation {noun} detected: {'; '.join(problems)}",
-        message_key="message",
-    )
-
-
 def invalid_parameter(message: str) -> AwsError:
     """``InvalidParameterValueException``: 400, lowercase ``message`` plus ``Type`` (recorded)."""
     return AwsError("InvalidParameterValueException", message, message_key="message")

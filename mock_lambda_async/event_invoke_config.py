@@ -22,7 +22,6 @@ from .dead_letter_config import (
     invalid_parameter,
     sns_topic_exists,
     sqs_queue_exists,
-    validation_exception,
 )
 from .functions import (
     ResolvedFunction,
@@ -32,6 +31,7 @@ from .functions import (
     moto_function,
     parse_function_name,
     resolve,
+    validation_exception,
 )
 from .interception import AwsError, Call, Reply, json_reply, operation
 

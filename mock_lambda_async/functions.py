@@ -63,12 +63,13 @@ class FunctionName:
     account_id: str
 
 
-def _validation_error(problems: list[str]) -> AwsError:
-    """AWS's ValidationException text: ``N validation error(s) detected: a; b``."""
-    plural = "s" if len(problems) > 1 else ""
+def validation_exception(problems: list[str]) -> AwsError:
+    """AWS's model-validation error: ``N validation error(s) detected: <problem>; <problem>``."""
+    count = len(problems)
+    noun = "error" if count == 1 else "errors"
     return AwsError(
         "ValidationException",
-        f"{len(problems)} validation error{plural} detected: {'; '.join(problems)}",
+        f"{count} validation {noun} detected: {'; '.join(problems)}",
         message_key="message",
     )
 
@@ -103,7 +104,7 @@ def parse_function_name(
         value, field, _NAME_MAX_LENGTH, _NAME_PATTERN, _NAME_PATTERN_TEXT
     )
     if problems:
-        raise _validation_error(problems)
+        raise validation_exception(problems)
     if value.count(":") <= 1 and not value.startswith("function:"):
         # A plain name cannot contain ':', so one colon is always ``name:qualifier``.
         name, _, qualifier = value.partition(":")
@@ -121,7 +122,7 @@ def check_qualifier(qualifier: str) -> None:
         qualifier, "qualifier", _QUALIFIER_MAX_LENGTH, _QUALIFIER_PATTERN, _QUALIFIER_PATTERN_TEXT
     )
     if problems:
-        raise _validation_error(problems)
+        raise validation_exception(problems)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from . import recursion
 from .async_queue import enqueue
 from .concurrency import check_sync_invoke
 from .faults import refuse_sync_invoke
-from .functions import _validation_error, resolve
+from .functions import resolve, validation_exception
 from .interception import AwsError, Call, Reply, operation
 from .metrics import History, put_invocation_metrics
 from .runtime import Runtime, decode_client_context
@@ -125,7 +125,7 @@ def check_enums(params: dict[str, Any]) -> None:
         if (value := params.get(key)) and value not in allowed
     ]
     if problems:
-        raise _validation_error(problems)
+        raise validation_exception(problems)
 
 
 def _too_large(message: str) -> AwsError:
