@@ -164,6 +164,23 @@ def metric_sum(lam: Any, name: str, function_name: str = "orders") -> float:
     return float(sum(point["Sum"] for point in points))
 
 
+def failing_with_on_failure(lam: Any, sqs: Any, name: str) -> tuple[str, str]:
+    """Function ``name`` raising on every event, without retries, its OnFailure destination a new
+    queue ``failures``: returns the queue's URL and ARN."""
+
+    def fails(event: Any, context: Any) -> None:
+        raise RuntimeError("cannot handle it")
+
+    url, arn = make_queue(sqs, "failures")
+    lam.add_function(name, fails)
+    client("lambda").put_function_event_invoke_config(
+        FunctionName=name,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": arn}},
+    )
+    return url, arn
+
+
 def function_arn(name: str) -> str:
     """The unqualified ARN of a function, as GetFunction answers it."""
     configuration = client("lambda").get_function(FunctionName=name)["Configuration"]

@@ -2,7 +2,7 @@
 
 import boto3
 import pytest
-from conftest import REGION, client, make_queue, metric_sum
+from conftest import REGION, client, failing_with_on_failure, make_queue, metric_sum
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
@@ -12,16 +12,9 @@ def _fails(event, context):
 
 
 @pytest.fixture
-def failures(lam, lambda_client):
+def failures(lam, sqs):
     """``orders`` fails once (no retries) and has an OnFailure queue: returns its (URL, ARN)."""
-    url, arn = make_queue(client("sqs"), "failures")
-    lam.add_function("orders", _fails)
-    lambda_client.put_function_event_invoke_config(
-        FunctionName="orders",
-        MaximumRetryAttempts=0,
-        DestinationConfig={"OnFailure": {"Destination": arn}},
-    )
-    return url, arn
+    return failing_with_on_failure(lam, sqs, "orders")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION, function_arn, make_queue, recording_function
+from conftest import REGION, failing_with_on_failure, function_arn, make_queue, recording_function
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,6 +32,15 @@ def rule_to(events_client: Any, target: dict[str, Any], rule: str = "orders") ->
     arn = events_client.put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop"]}))
     events_client.put_targets(Rule=rule, Targets=[{"Id": "t1", **target}])
     return str(arn["RuleArn"])
+
+
+def rule_with_dlq(events_client: Any, sqs: Any, arn: str, **target: Any) -> tuple[str, str]:
+    """Rule ``orders`` to ``arn`` (with the ``target`` settings) and a new dead-letter queue.
+
+    Returns the queue's URL and the rule's ARN.
+    """
+    url, dlq_arn = make_queue(sqs, "rule-dlq")
+    return url, rule_to(events_client, {"Arn": arn, **target, "DeadLetterConfig": {"Arn": dlq_arn}})
 
 
 def put_event(events_client: Any, detail: dict[str, Any], **entry: Any) -> str:
@@ -207,8 +216,7 @@ def test_other_targets_of_the_rule_are_still_delivered_by_moto(
 def test_a_missing_function_goes_to_the_target_dlq_without_retries(
     lam: Any, events_client: Any, sqs: Any
 ) -> None:
-    url, dlq_arn = make_queue(sqs, "rule-dlq")
-    rule_arn = rule_to(events_client, {"Arn": GONE, "DeadLetterConfig": {"Arn": dlq_arn}})
+    url, rule_arn = rule_with_dlq(events_client, sqs, GONE)
     event_id = put_event(events_client, {"order": 7})
     lam.drain()
     (message,) = dead_letters(sqs, url)
@@ -259,14 +267,8 @@ def test_retries_exhausted_send_the_event_to_the_dlq(
     lam: Any, events_client: Any, sqs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recording_function(lam, "target")
-    url, dlq_arn = make_queue(sqs, "rule-dlq")
-    rule_to(
-        events_client,
-        {
-            "Arn": function_arn("target"),
-            "RetryPolicy": {"MaximumRetryAttempts": 2},
-            "DeadLetterConfig": {"Arn": dlq_arn},
-        },
+    url, _ = rule_with_dlq(
+        events_client, sqs, function_arn("target"), RetryPolicy={"MaximumRetryAttempts": 2}
     )
     throttle(monkeypatch, times=None)
     put_event(events_client, {"order": 7})
@@ -284,14 +286,8 @@ def test_event_age_exhausted_sends_the_event_to_the_dlq(
     lam: Any, events_client: Any, sqs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recording_function(lam, "target")
-    url, dlq_arn = make_queue(sqs, "rule-dlq")
-    rule_to(
-        events_client,
-        {
-            "Arn": function_arn("target"),
-            "RetryPolicy": {"MaximumEventAgeInSeconds": 60},
-            "DeadLetterConfig": {"Arn": dlq_arn},
-        },
+    url, _ = rule_with_dlq(
+        events_client, sqs, function_arn("target"), RetryPolicy={"MaximumEventAgeInSeconds": 60}
     )
     throttle(monkeypatch, times=None)
     put_event(events_client, {"order": 7})
@@ -319,16 +315,7 @@ def test_default_retries_fit_in_the_default_day() -> None:
 def test_a_failing_function_event_reaches_its_on_failure_destination(
     lam: Any, events_client: Any, sqs: Any
 ) -> None:
-    def broken(event: Any, context: Any) -> None:
-        raise RuntimeError("cannot handle it")
-
-    lam.add_function("broken", broken)
-    url, destination = make_queue(sqs, "failures")
-    boto3.client("lambda", region_name=REGION).put_function_event_invoke_config(
-        FunctionName="broken",
-        MaximumRetryAttempts=0,
-        DestinationConfig={"OnFailure": {"Destination": destination}},
-    )
+    url, _ = failing_with_on_failure(lam, sqs, "broken")
     rule_to(events_client, {"Arn": function_arn("broken")})
     event_id = put_event(events_client, {"order": 7})
     lam.drain()

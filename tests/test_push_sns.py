@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION, function_arn, make_queue, recording_function
+from conftest import REGION, failing_with_on_failure, function_arn, make_queue, recording_function
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -343,16 +343,7 @@ def test_sns_retry_policy_is_100015_retries_over_about_23_days() -> None:
 def test_a_failing_function_event_reaches_its_on_failure_destination(
     lam: Any, sns: Any, sqs: Any
 ) -> None:
-    def broken(event: Any, context: Any) -> None:
-        raise RuntimeError("cannot handle it")
-
-    lam.add_function("broken", broken)
-    url, destination = make_queue(sqs, "failures")
-    boto3.client("lambda", region_name=REGION).put_function_event_invoke_config(
-        FunctionName="broken",
-        MaximumRetryAttempts=0,
-        DestinationConfig={"OnFailure": {"Destination": destination}},
-    )
+    url, _ = failing_with_on_failure(lam, sqs, "broken")
     topic_arn, _ = subscribe(sns, function_arn("broken"))
     sns.publish(TopicArn=topic_arn, Message="poison")
     lam.drain()
