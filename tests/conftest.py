@@ -181,6 +181,17 @@ def failing_with_on_failure(lam: Any, sqs: Any, name: str) -> tuple[str, str]:
     return url, arn
 
 
+def topic_to_queue(sqs: Any, topic: str) -> tuple[str, str]:
+    """SNS topic ``topic`` with a new queue ``subscriber`` subscribed to it.
+
+    Returns the queue's URL and the topic's ARN.
+    """
+    url, queue_arn = make_queue(sqs, "subscriber")
+    topic_arn = client("sns").create_topic(Name=topic)["TopicArn"]
+    client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return url, topic_arn
+
+
 def function_arn(name: str) -> str:
     """The unqualified ARN of a function, as GetFunction answers it."""
     configuration = client("lambda").get_function(FunctionName=name)["Configuration"]

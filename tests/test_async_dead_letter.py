@@ -2,15 +2,21 @@
 
 import json
 
-import boto3
 import pytest
-from conftest import REGION, make_queue, metric_sum
+from conftest import make_queue, metric_sum, topic_to_queue
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
 
 
 def _fails(event, context):
     raise ValueError("Test exception (this is intentional)")
+
+
+def _failing_with_dlq(lam, sqs):
+    """``orders`` fails on every attempt into a new dead-letter queue ``dlq``: its (URL, ARN)."""
+    url, arn = make_queue(sqs, "dlq")
+    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    return url, arn
 
 
 def _messages(sqs, url):
@@ -24,8 +30,7 @@ def _event(lambda_client, name="orders", payload=b'{"raise_error": 1}'):
 
 
 def test_dead_letter_body_is_the_original_event_bytes(lam, lambda_client, sqs):
-    url, arn = make_queue(sqs, "dlq")
-    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    url, _ = _failing_with_dlq(lam, sqs)
     _event(lambda_client, payload=b'{"raise_error": 1}')
     lam.drain()
     [message] = _messages(sqs, url)
@@ -34,8 +39,7 @@ def test_dead_letter_body_is_the_original_event_bytes(lam, lambda_client, sqs):
 
 
 def test_dead_letter_attributes_as_recorded(lam, lambda_client, sqs):
-    url, arn = make_queue(sqs, "dlq")
-    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    url, _ = _failing_with_dlq(lam, sqs)
     _event(lambda_client)
     lam.drain()
     [message] = _messages(sqs, url)
@@ -64,8 +68,7 @@ def test_dead_letter_error_message_keeps_the_first_kilobyte(lam, lambda_client, 
 
 
 def test_dead_letter_queue_is_empty_until_the_last_attempt(lam, lambda_client, sqs):
-    url, arn = make_queue(sqs, "dlq")
-    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    url, _ = _failing_with_dlq(lam, sqs)
     _event(lambda_client)
     lam.advance(0)
     assert _messages(sqs, url) == []
@@ -76,8 +79,7 @@ def test_dead_letter_queue_is_empty_until_the_last_attempt(lam, lambda_client, s
 
 
 def test_dead_letter_message_carries_virtual_sent_timestamp(lam, lambda_client, sqs):
-    url, arn = make_queue(sqs, "dlq")
-    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    url, _ = _failing_with_dlq(lam, sqs)
     _event(lambda_client)
     lam.drain()
     [message] = sqs.receive_message(QueueUrl=url, AttributeNames=["SentTimestamp"])["Messages"]
@@ -106,10 +108,7 @@ def test_successful_event_is_not_dead_lettered(lam, lambda_client, sqs):
 
 
 def test_sns_dead_letter_topic_forwards_event_and_attributes(lam, lambda_client, sqs):
-    url, queue_arn = make_queue(sqs, "subscriber")
-    sns = boto3.client("sns", region_name=REGION)
-    topic = sns.create_topic(Name="dead-letters")["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    url, topic = topic_to_queue(sqs, "dead-letters")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": topic})
     _event(lambda_client)
     lam.drain()
@@ -131,8 +130,7 @@ def test_zero_reserved_concurrency_dead_letters_with_the_throttle_status(lam, la
 
 
 def test_deleted_dead_letter_queue_counts_dead_letter_errors(lam, lambda_client, sqs):
-    url, arn = make_queue(sqs, "dlq")
-    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    url, arn = _failing_with_dlq(lam, sqs)
     sqs.delete_queue(QueueUrl=url)
     _event(lambda_client)
     lam.drain()
@@ -142,18 +140,14 @@ def test_deleted_dead_letter_queue_counts_dead_letter_errors(lam, lambda_client,
 
 
 def test_dead_lettered_event_still_counts_as_dropped(lam, lambda_client, sqs):
-    _url, arn = make_queue(sqs, "dlq")
-    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": arn})
+    _failing_with_dlq(lam, sqs)
     _event(lambda_client)
     lam.drain()
     assert metric_sum(lam, "AsyncEventsDropped", "orders") == 1
 
 
 def test_sns_dead_letter_attributes_as_recorded(lam, lambda_client, sqs):
-    url, queue_arn = make_queue(sqs, "subscriber")
-    sns = boto3.client("sns", region_name=REGION)
-    topic = sns.create_topic(Name="dead-letters")["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    url, topic = topic_to_queue(sqs, "dead-letters")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": topic})
     _event(lambda_client)
     lam.drain()

@@ -4,7 +4,7 @@ import json
 
 import boto3
 import pytest
-from conftest import ACCOUNT, REGION, make_queue, metric_sum
+from conftest import ACCOUNT, REGION, make_queue, metric_sum, topic_to_queue
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
 
@@ -23,6 +23,14 @@ def _configure(lambda_client, name, **destinations):
     lambda_client.put_function_event_invoke_config(
         FunctionName=name, MaximumRetryAttempts=2, DestinationConfig=config
     )
+
+
+def _failing_to_queue(lam, lambda_client, sqs):
+    """``orders`` fails on every attempt, its OnFailure destination a new queue: the queue's URL."""
+    url, arn = make_queue(sqs, "failures")
+    lam.add_function("orders", _fails)
+    _configure(lambda_client, "orders", OnFailure=arn)
+    return url
 
 
 def _event(lambda_client, name, payload):
@@ -59,9 +67,7 @@ def test_on_success_record_has_the_recorded_shape(lam, lambda_client, sqs):
 
 
 def test_record_timestamp_is_the_virtual_time_of_delivery(lam, lambda_client, sqs):
-    url, arn = make_queue(sqs, "failures")
-    lam.add_function("orders", _fails)
-    _configure(lambda_client, "orders", OnFailure=arn)
+    url = _failing_to_queue(lam, lambda_client, sqs)
     _event(lambda_client, "orders", {"order": 1})
     lam.drain()
     [record] = _bodies(sqs, url)
@@ -70,9 +76,7 @@ def test_record_timestamp_is_the_virtual_time_of_delivery(lam, lambda_client, sq
 
 
 def test_on_failure_record_after_retries_are_exhausted(lam, lambda_client, sqs):
-    url, arn = make_queue(sqs, "failures")
-    lam.add_function("orders", _fails)
-    _configure(lambda_client, "orders", OnFailure=arn)
+    url = _failing_to_queue(lam, lambda_client, sqs)
     _event(lambda_client, "orders", {"raise_error": 1})
     lam.drain()
     [record] = _bodies(sqs, url)
@@ -90,9 +94,7 @@ def test_on_failure_record_after_retries_are_exhausted(lam, lambda_client, sqs):
 
 
 def test_on_failure_waits_for_the_last_attempt(lam, lambda_client, sqs):
-    url, arn = make_queue(sqs, "failures")
-    lam.add_function("orders", _fails)
-    _configure(lambda_client, "orders", OnFailure=arn)
+    url = _failing_to_queue(lam, lambda_client, sqs)
     _event(lambda_client, "orders", {"order": 1})
     lam.advance(179)
     assert _bodies(sqs, url) == []
@@ -132,9 +134,7 @@ def test_zero_reserved_concurrency_record_has_no_response(lam, lambda_client, sq
 def test_failure_record_carries_the_error_payload_in_the_runtime_s_key_order(
     lam, lambda_client, sqs
 ):
-    url, arn = make_queue(sqs, "failures")
-    lam.add_function("orders", _fails)
-    _configure(lambda_client, "orders", OnFailure=arn)
+    url = _failing_to_queue(lam, lambda_client, sqs)
     _event(lambda_client, "orders", {"raise_error": 1})
     lam.drain()
     [record] = _bodies(sqs, url)
@@ -184,10 +184,7 @@ def test_record_names_the_alias_that_was_invoked(lam, lambda_client, sqs):
 
 # -- other target types --------------------------------------------------------------------------
 def test_sns_destination_publishes_the_record_as_the_message(lam, lambda_client, sqs):
-    url, queue_arn = make_queue(sqs, "subscriber")
-    sns = boto3.client("sns", region_name=REGION)
-    topic = sns.create_topic(Name="results")["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    url, topic = topic_to_queue(sqs, "results")
     lam.add_function("orders", lambda event, context: "ok")
     _configure(lambda_client, "orders", OnSuccess=topic)
     _event(lambda_client, "orders", {"order": 1})

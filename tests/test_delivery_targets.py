@@ -8,7 +8,7 @@ import json
 
 import boto3
 import pytest
-from conftest import ACCOUNT, REGION, make_queue
+from conftest import ACCOUNT, REGION, make_queue, topic_to_queue
 
 from mock_lambda_async.delivery import (
     DeliveryFailed,
@@ -76,16 +76,8 @@ def test_record_larger_than_the_queue_allows_fails_delivery(lam, fn, sqs):
         deliver_record(lam, arn, record, fn=fn, success=True)
 
 
-def _topic_to_queue(sqs, name="records", **attributes):
-    url, queue_arn = make_queue(sqs, "subscriber")
-    sns = boto3.client("sns", region_name=REGION)
-    topic = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    return url, topic
-
-
 def test_sns_message_is_the_record(lam, fn, sqs):
-    url, topic = _topic_to_queue(sqs)
+    url, topic = topic_to_queue(sqs, "records")
     record = _record(lam, fn)
     deliver_record(lam, topic, record, fn=fn, success=True)
     [message] = sqs.receive_message(QueueUrl=url)["Messages"]
@@ -93,7 +85,7 @@ def test_sns_message_is_the_record(lam, fn, sqs):
 
 
 def test_oversized_failure_record_to_sns_drops_the_payloads(lam, fn, sqs):
-    url, topic = _topic_to_queue(sqs)
+    url, topic = topic_to_queue(sqs, "records")
     big = json.dumps({"data": "x" * 300_000}).encode()
     deliver_record(
         lam, topic, _record(lam, fn, payload=big, error="Unhandled"), fn=fn, success=False
@@ -104,7 +96,7 @@ def test_oversized_failure_record_to_sns_drops_the_payloads(lam, fn, sqs):
 
 
 def test_oversized_success_record_to_sns_fails_delivery(lam, fn, sqs):
-    _url, topic = _topic_to_queue(sqs)
+    _url, topic = topic_to_queue(sqs, "records")
     big = json.dumps({"data": "x" * 300_000}).encode()
     with pytest.raises(DeliveryFailed, match="262144"):
         deliver_record(lam, topic, _record(lam, fn, payload=big), fn=fn, success=True)
