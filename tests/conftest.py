@@ -62,15 +62,26 @@ def lambda_role() -> str:
 
 
 def deploy(
-    name: str, files: dict[str, str], handler: str, *, region: str = REGION, **config: Any
+    name: str,
+    files: dict[str, str],
+    handler: str,
+    *,
+    region: str = REGION,
+    lambda_client: Any = None,
+    role: str | None = None,
+    **config: Any,
 ) -> dict[str, Any]:
-    """Create a Python function from a package of several files (``{path: source}``)."""
-    lambda_client = boto3.client("lambda", region_name=region)
+    """Create a Python function from a package of several files (``{path: source}``).
+
+    Tests sharing one activation pass the ``lambda_client`` and ``role`` they keep: building
+    either costs more than the call.
+    """
+    lambda_client = lambda_client or boto3.client("lambda", region_name=region)
     return dict(
         lambda_client.create_function(
             FunctionName=name,
             Runtime=config.pop("Runtime", "python3.12"),
-            Role=lambda_role(),
+            Role=role or lambda_role(),
             Handler=handler,
             Code={"ZipFile": make_zip(files)},
             **config,

@@ -296,17 +296,13 @@ def handler(event, context):
 
 
 def _leave_traces() -> dict[str, Any]:
-    from conftest import lambda_role, make_zip
+    from conftest import deploy
 
     with mock_lambda_async():
-        boto3.client("lambda", REGION).create_function(
-            FunctionName="traces",
-            Runtime="python3.12",
-            Role=lambda_role(),
-            Handler="lambda_function.handler",
-            Code={
-                "ZipFile": make_zip({"lambda_function.py": LEAVES_TRACES, "helper.py": "X = 1\n"})
-            },
+        deploy(
+            "traces",
+            {"lambda_function.py": LEAVES_TRACES, "helper.py": "X = 1\n"},
+            "lambda_function.handler",
             Environment={"Variables": {"FROM_CONFIG": "yes"}},
         )
         response = boto3.client("lambda", REGION).invoke(FunctionName="traces")

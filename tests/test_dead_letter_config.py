@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ACCOUNT, REGION, error_of, make_zip, module_activation
+from conftest import ACCOUNT, REGION, create_function, error_of, module_activation
 
 from mock_lambda_async.event_invoke_config import settings_for
 from mock_lambda_async.functions import resolve
@@ -32,19 +32,12 @@ def name() -> str:
 def create(client: Any, role: str, name: str) -> Callable[..., dict[str, Any]]:
     """Create the test's function (``name``) with ``DeadLetterConfig``/other CreateFunction args."""
 
-    def create_function(source: str = SOURCE, **config: Any) -> dict[str, Any]:
-        return dict(
-            client.create_function(
-                FunctionName=name,
-                Runtime="python3.12",
-                Role=role,
-                Handler="index.handler",
-                Code={"ZipFile": make_zip({"index.py": source})},
-                **config,
-            )
+    def create_with(source: str = SOURCE, **config: Any) -> dict[str, Any]:
+        return create_function(
+            name, source, handler="index.handler", lambda_client=client, role=role, **config
         )
 
-    return create_function
+    return create_with
 
 
 def dlq(target: str) -> dict[str, Any]:

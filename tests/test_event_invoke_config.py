@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
-from conftest import ACCOUNT, REGION, error_of, make_zip, module_activation
+from conftest import ACCOUNT, REGION, create_function, error_of, module_activation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,13 +36,7 @@ lam, client, role = module_activation()
 def make_function(client: Any, role: str) -> Callable[..., str]:
     def make(source: str = SOURCE) -> str:
         name = f"fn-{next(_NAMES)}"
-        client.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="index.handler",
-            Code={"ZipFile": make_zip({"index.py": source})},
-        )
+        create_function(name, source, handler="index.handler", lambda_client=client, role=role)
         return name
 
     return make
@@ -370,13 +364,7 @@ def test_recreated_function_does_not_inherit_the_old_config(
 ) -> None:
     client.put_function_event_invoke_config(FunctionName=fn, MaximumRetryAttempts=0)
     client.delete_function(FunctionName=fn)
-    client.create_function(
-        FunctionName=fn,
-        Runtime="python3.12",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": make_zip({"index.py": SOURCE})},
-    )
+    create_function(fn, SOURCE, handler="index.handler", lambda_client=client, role=role)
     _, status = error_of(lambda: client.get_function_event_invoke_config(FunctionName=fn))
     assert status == 404
 

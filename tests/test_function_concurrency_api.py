@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ParamValidationError
-from conftest import ACCOUNT, REGION, error_of, make_zip, module_activation
+from conftest import ACCOUNT, REGION, create_function, error_of, module_activation
 
 from mock_lambda_async.functions import function_arn, resolve
 
@@ -28,13 +28,8 @@ def make_function(lam: Any, client: Any, role: str) -> Iterator[Callable[[], str
 
     def make() -> str:
         name = f"cc-fn-{next(_NAMES)}"
-        client.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="index.handler",
-            Code={"ZipFile": make_zip({"index.py": "def handler(e, c):\n    return e\n"})},
-        )
+        source = "def handler(e, c):\n    return e\n"
+        create_function(name, source, handler="index.handler", lambda_client=client, role=role)
         made.append(name)
         return name
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ACCOUNT, REGION, client, lambda_role, make_zip
+from conftest import ACCOUNT, REGION, client, deploy
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
@@ -230,16 +230,10 @@ def handler(event, context):
 
 def test_a_packaged_function_invoking_another_with_the_same_module_names(lam):
     for name in ("outer", "inner"):
-        client("lambda").create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=lambda_role(),
-            Handler="lambda_function.handler",
-            Code={
-                "ZipFile": make_zip(
-                    {"lambda_function.py": PACKAGE, "helper.py": f"WHO = {name!r}\n"}
-                )
-            },
+        deploy(
+            name,
+            {"lambda_function.py": PACKAGE, "helper.py": f"WHO = {name!r}\n"},
+            "lambda_function.handler",
         )
     cwd = os.getcwd()
     assert invoke("outer") == ["outer", "inner"]

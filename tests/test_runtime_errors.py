@@ -327,14 +327,10 @@ def test_package_that_cannot_be_unzipped_fails_at_invoke() -> None:
 def test_package_escaping_the_code_folder_fails_at_invoke() -> None:
     with mock_aws():
         # Created while only moto is active, so nothing checked the package.
-        boto3.client("lambda", REGION).create_function(
-            FunctionName="escapes",
-            Runtime="python3.12",
-            Role=lambda_role(),
-            Handler="app.handler",
-            Code={
-                "ZipFile": make_zip({"app.py": "def handler(e, c):\n    return 1\n", "../x.py": ""})
-            },
+        deploy(
+            "escapes",
+            {"app.py": "def handler(e, c):\n    return 1\n", "../x.py": ""},
+            "app.handler",
         )
         with mock_lambda_async(), pytest.raises(ClientError) as raised:
             invoke("escapes")
