@@ -63,6 +63,13 @@ def on_failure(arn: str) -> dict[str, Any]:
     return {"OnFailure": {"Destination": arn}}
 
 
+def map_with_on_failure(function: str, source_arn: str, **params: Any) -> str:
+    """``map_stream`` with a new ``failure_queue()`` as OnFailure destination; returns its URL."""
+    url, queue_arn = failure_queue()
+    map_stream(function, source_arn, **params, DestinationConfig=on_failure(queue_arn))
+    return url
+
+
 def queued_records(url: str) -> list[dict[str, Any]]:
     """Every message body in the queue, parsed (messages stay invisible afterwards)."""
     sqs = client("sqs")

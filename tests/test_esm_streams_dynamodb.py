@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from conftest import ACCOUNT, REGION
-from test_esm_streams import client, events, failure_queue, map_stream, on_failure, queued_records
+from test_esm_streams import client, events, map_stream, map_with_on_failure, queued_records
 
 
 def dynamodb_stream(view: str = "NEW_AND_OLD_IMAGES", table: str = "orders") -> str:
@@ -138,8 +138,7 @@ def test_failure_record_uses_ddb_stream_batch_info_with_second_precision(lam: An
 
     lam.add_function("consumer", always_fail)
     stream = dynamodb_stream()
-    url, queue_arn = failure_queue()
-    map_stream("consumer", stream, MaximumRetryAttempts=0, DestinationConfig=on_failure(queue_arn))
+    url = map_with_on_failure("consumer", stream, MaximumRetryAttempts=0)
     written = lam.now()
 
     table().put_item(TableName="orders", Item={"id": {"S": "o-1"}})
@@ -182,8 +181,7 @@ def test_records_expire_after_a_day_in_the_stream(lam: Any) -> None:
 
     lam.add_function("consumer", fail_on_o1)
     stream = dynamodb_stream()
-    url, queue_arn = failure_queue()
-    map_stream("consumer", stream, BatchSize=1, DestinationConfig=on_failure(queue_arn))
+    url = map_with_on_failure("consumer", stream, BatchSize=1)
 
     table().put_item(TableName="orders", Item={"id": {"S": "o-1"}})
     table().put_item(TableName="orders", Item={"id": {"S": "o-2"}})

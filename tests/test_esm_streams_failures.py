@@ -16,6 +16,7 @@ from test_esm_streams import (
     failure_queue,
     kinesis_stream,
     map_stream,
+    map_with_on_failure,
     on_failure,
     put,
     queued_records,
@@ -77,8 +78,7 @@ def test_retries_back_off_exponentially(lam: Any) -> None:
 def test_exhausted_retries_send_the_on_failure_record(lam: Any) -> None:
     lam.add_function("consumer", always_fail)
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
-    map_stream("consumer", stream, MaximumRetryAttempts=1, DestinationConfig=on_failure(queue_arn))
+    url = map_with_on_failure("consumer", stream, MaximumRetryAttempts=1)
     arrival = lam.now()
 
     (result,) = put(stream, "a")
@@ -166,13 +166,7 @@ def test_undeliverable_on_failure_record_does_not_block_the_shard(lam: Any) -> N
 def test_maximum_record_age_ends_the_retries(lam: Any) -> None:
     lam.add_function("consumer", always_fail)
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
-    map_stream(
-        "consumer",
-        stream,
-        MaximumRecordAgeInSeconds=60,
-        DestinationConfig=on_failure(queue_arn),
-    )
+    url = map_with_on_failure("consumer", stream, MaximumRecordAgeInSeconds=60)
     arrival = lam.now()
 
     put(stream, "a")
@@ -210,8 +204,7 @@ def test_records_past_the_maximum_age_are_discarded_without_an_invocation(lam: A
 def test_records_expire_with_the_stream_retention_period(lam: Any) -> None:
     lam.add_function("consumer", fail_on_bad)
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
-    map_stream("consumer", stream, BatchSize=1, DestinationConfig=on_failure(queue_arn))
+    url = map_with_on_failure("consumer", stream, BatchSize=1)
     arrival = lam.now()
 
     put(stream, "bad")
@@ -230,13 +223,8 @@ def test_throttled_batches_wait_without_using_retries(lam: Any) -> None:
         FunctionName="consumer", ReservedConcurrentExecutions=0
     )
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
-    map_stream(
-        "consumer",
-        stream,
-        MaximumRetryAttempts=0,
-        MaximumRecordAgeInSeconds=60,
-        DestinationConfig=on_failure(queue_arn),
+    url = map_with_on_failure(
+        "consumer", stream, MaximumRetryAttempts=0, MaximumRecordAgeInSeconds=60
     )
 
     put(stream, "a")
@@ -251,14 +239,8 @@ def test_throttled_batches_wait_without_using_retries(lam: Any) -> None:
 def test_poison_record_is_bisected_out_and_the_shard_moves_on(lam: Any) -> None:
     lam.add_function("consumer", fail_on_bad)
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
-    map_stream(
-        "consumer",
-        stream,
-        BatchSize=4,
-        BisectBatchOnFunctionError=True,
-        MaximumRetryAttempts=2,
-        DestinationConfig=on_failure(queue_arn),
+    url = map_with_on_failure(
+        "consumer", stream, BatchSize=4, BisectBatchOnFunctionError=True, MaximumRetryAttempts=2
     )
 
     results = put(stream, "g1", "g2", "bad", "g3", "g4")
@@ -346,13 +328,11 @@ def test_a_reported_failure_that_keeps_failing_is_discarded_from_that_record(lam
 
     lam.add_function("consumer", report_last)
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
-    map_stream(
+    url = map_with_on_failure(
         "consumer",
         stream,
         FunctionResponseTypes=["ReportBatchItemFailures"],
         MaximumRetryAttempts=2,
-        DestinationConfig=on_failure(queue_arn),
     )
 
     results = put(stream, "r1", "r2", "r3")
@@ -401,13 +381,11 @@ def test_responses_that_count_as_complete_success(lam: Any, response: Any) -> No
 def test_invalid_item_identifiers_fail_the_whole_batch(lam: Any, response: Any) -> None:
     lam.add_function("consumer", responding(response))
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
-    map_stream(
+    url = map_with_on_failure(
         "consumer",
         stream,
         FunctionResponseTypes=["ReportBatchItemFailures"],
         MaximumRetryAttempts=2,
-        DestinationConfig=on_failure(queue_arn),
     )
 
     put(stream, "a")
@@ -450,14 +428,12 @@ def test_bisect_with_a_partial_response_splits_at_the_reported_record(lam: Any) 
 
     lam.add_function("consumer", report_r3)
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
-    map_stream(
+    url = map_with_on_failure(
         "consumer",
         stream,
         FunctionResponseTypes=["ReportBatchItemFailures"],
         BisectBatchOnFunctionError=True,
         MaximumRetryAttempts=0,
-        DestinationConfig=on_failure(queue_arn),
     )
 
     results = put(stream, "r1", "r2", "r3", "r4")

@@ -13,6 +13,7 @@ from test_esm_streams import (
     failure_queue,
     kinesis_stream,
     map_stream,
+    map_with_on_failure,
     on_failure,
     put,
     queued_records,
@@ -84,13 +85,8 @@ def test_a_5xx_stream_batch_is_noted_as_a_service_error_not_a_throttle(lam: Any)
 def test_a_stream_batch_throttled_past_its_maximum_age_goes_to_on_failure(lam: Any) -> None:
     lam.add_function("consumer", ok)
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
-    map_stream(
-        "consumer",
-        stream,
-        MaximumRetryAttempts=0,
-        MaximumRecordAgeInSeconds=60,
-        DestinationConfig=on_failure(queue_arn),
+    url = map_with_on_failure(
+        "consumer", stream, MaximumRetryAttempts=0, MaximumRecordAgeInSeconds=60
     )
     lam.faults.throttle("consumer", fraction=1.0)
     put(stream, "a")
