@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 
+from conftest import metric_sum
 from test_esm_sqs import (
     add_function,
     bodies_in,
@@ -95,14 +95,4 @@ def test_throttles_are_counted_in_cloudwatch(lam: Any) -> None:
     map_queue(function, arn)
     send(url, "a")
     lam.drain()
-    now = lam.now()
-    stats = client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName="Throttles",
-        Dimensions=[{"Name": "FunctionName", "Value": "worker"}],
-        StartTime=now - timedelta(hours=1),
-        EndTime=now + timedelta(minutes=1),
-        Period=3600,
-        Statistics=["Sum"],
-    )
-    assert sum(point["Sum"] for point in stats["Datapoints"]) == 2
+    assert metric_sum(lam, "Throttles", "worker") == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from conftest import metric_sum
 from test_esm_streams import (
     batches,
     client,
@@ -47,16 +48,7 @@ def test_an_injected_stream_throttle_is_counted_in_throttles(lam: Any) -> None:
     map_stream("consumer", stream)
     lam.faults.throttle("consumer", count=2)
     put(stream, "a")
-    points = client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Lambda",
-        MetricName="Throttles",
-        Dimensions=[{"Name": "FunctionName", "Value": "consumer"}],
-        StartTime=lam.now() - timedelta(hours=1),
-        EndTime=lam.now() + timedelta(minutes=1),
-        Period=3600,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    assert sum(point["Sum"] for point in points) == 2
+    assert metric_sum(lam, "Throttles", "consumer") == 2
 
 
 def test_a_5xx_stream_batch_is_retried_without_using_a_retry(lam: Any) -> None:
