@@ -18,11 +18,6 @@ def _boom(event, context):
 
 
 @pytest.fixture
-def sqs():
-    return boto3.client("sqs", region_name=REGION)
-
-
-@pytest.fixture
 def queue_url(lam, sqs):
     return sqs.create_queue(QueueName="failures")["QueueUrl"]
 

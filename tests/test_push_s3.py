@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION, function_arn, recording_function
+from conftest import REGION, failing_with_on_failure, function_arn, recording_function
 
 from mock_lambda_async.metrics import History
 
@@ -189,21 +189,10 @@ def test_a_deleted_function_drops_the_notification_and_notes_it(lam: Any, s3: An
     assert dropped.detail["source"] == f"arn:aws:s3:::{BUCKET}"
 
 
-def test_a_failing_function_event_reaches_its_on_failure_destination(lam: Any, s3: Any) -> None:
-    def broken(event: Any, context: Any) -> None:
-        raise RuntimeError("cannot handle it")
-
-    lam.add_function("broken", broken)
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.create_queue(QueueName="failures")["QueueUrl"]
-    destination = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    boto3.client("lambda", region_name=REGION).put_function_event_invoke_config(
-        FunctionName="broken",
-        MaximumRetryAttempts=0,
-        DestinationConfig={"OnFailure": {"Destination": destination}},
-    )
+def test_a_failing_function_event_reaches_its_on_failure_destination(
+    lam: Any, s3: Any, sqs: Any
+) -> None:
+    url, _ = failing_with_on_failure(lam, sqs, "broken")
     notify(s3, function_arn("broken"), ["s3:ObjectCreated:*"])
     s3.put_object(Bucket=BUCKET, Key="poison.bin", Body=b"1")
     lam.drain()
