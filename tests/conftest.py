@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -113,8 +114,13 @@ def sqs() -> Any:
     return boto3.client("sqs", region_name=REGION)
 
 
+@functools.cache
 def client(service: str) -> Any:
-    """A client of ``service`` in the tests' region (one per run under ``one_boto3_session``)."""
+    """One client of ``service`` in the tests' region for the whole run.
+
+    Building a client costs more than most calls (a fresh session parses the service model again);
+    a client stays valid across activations, as interception is in botocore's handlers.
+    """
     return boto3.client(service, region_name=REGION)
 
 

@@ -8,20 +8,13 @@ import json
 import zipfile
 from typing import Any
 
-import boto3
-from conftest import ACCOUNT, REGION
+from conftest import ACCOUNT, REGION, client
 
 from mock_lambda_async import mock_lambda_async
 from mock_lambda_async.runtime import Runtime
 
 
 # -- helpers shared by the test_esm_sqs* modules ---------------------------------------------------
-@functools.cache
-def client(service: str) -> Any:
-    """One client per service for the whole run (clients are cheap to share, slow to build)."""
-    return boto3.client(service, region_name=REGION)
-
-
 @functools.cache
 def _placeholder_zip() -> bytes:
     buffer = io.BytesIO()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-import functools
 import json
 from datetime import timedelta
 from typing import Any
 
-import boto3
-from conftest import ACCOUNT, REGION
+from conftest import ACCOUNT, REGION, client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,12 +18,6 @@ ROLE_NAME = "mock-lambda-async-role"
 
 
 # -- helpers shared by the test_esm_streams* modules -------------------------------------------------
-@functools.cache
-def client(service: str) -> Any:
-    """One client per service for the whole run (clients are cheap to share, slow to build)."""
-    return boto3.client(service, region_name=REGION)
-
-
 def kinesis_stream(name: str = "orders", shards: int = 1) -> str:
     """Create a Kinesis stream; returns its ARN."""
     kinesis = client("kinesis")
