@@ -182,8 +182,10 @@ def metric_sum(lam: Any, name: str, function_name: str = "orders") -> float:
 
 
 def failing_with_on_failure(lam: Any, sqs: Any, name: str) -> tuple[str, str]:
-    """Function ``name`` raising on every event, without retries, its OnFailure destination a new
-    queue ``failures``: returns the queue's URL and ARN."""
+    """Function ``name`` raising on every event, without retries, failing into a new queue.
+
+    The queue (``failures``) is its OnFailure destination; returns the queue's URL and ARN.
+    """
 
     def fails(event: Any, context: Any) -> None:
         raise RuntimeError("cannot handle it")
