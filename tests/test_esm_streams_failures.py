@@ -182,15 +182,9 @@ def test_maximum_record_age_ends_the_retries(lam: Any) -> None:
 def test_records_past_the_maximum_age_are_discarded_without_an_invocation(lam: Any) -> None:
     lam.add_function("consumer", lambda event, context: None)
     stream = kinesis_stream()
-    url, queue_arn = failure_queue()
     (stale,) = put(stream, "stale")
     lam.advance(120)
-    map_stream(
-        "consumer",
-        stream,
-        MaximumRecordAgeInSeconds=60,
-        DestinationConfig=on_failure(queue_arn),
-    )
+    url = map_with_on_failure("consumer", stream, MaximumRecordAgeInSeconds=60)
 
     put(stream, "fresh")
 
