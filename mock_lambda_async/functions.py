@@ -64,14 +64,20 @@ class FunctionName:
 
 
 def validation_exception(problems: list[str]) -> AwsError:
-    """AWS's model-validation error: ``N validation error(s) detected: <problem>; <problem>``."""
+    """AWS's model-validation error: ``N validation error(s) detected: <problem>; <problem>``.
+
+    The body is ``{"message": ...}`` alone: the recorded bodies (spec §0) carry no ``Type``, unlike
+    the service's own errors (INFERENCE: the request is refused before Lambda's code sees it).
+    """
     count = len(problems)
     noun = "error" if count == 1 else "errors"
-    return AwsError(
+    error = AwsError(
         "ValidationException",
         f"{count} validation {noun} detected: {'; '.join(problems)}",
         message_key="message",
     )
+    error.fields.pop("Type", None)
+    return error
 
 
 def length_and_pattern_problems(

@@ -49,7 +49,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .functions import function_arn, function_exists, moto_function, parse_function_name
+from .functions import (
+    function_arn,
+    function_exists,
+    moto_function,
+    parse_function_name,
+    validation_exception,
+)
 from .interception import AwsError, Call, Reply, json_reply, operation
 from .metrics import History, Kind, put_metric
 
@@ -205,15 +211,6 @@ _NAME_PATTERN_TEXT = (
 )
 
 
-def _validation(problem: str) -> AwsError:
-    """Lambda's model-validation error for one problem (no ``Type`` member, as in spec §0)."""
-    error = AwsError(
-        "ValidationException", f"1 validation error detected: {problem}", message_key="message"
-    )
-    error.fields.pop("Type", None)
-    return error
-
-
 def _latest(call: Call) -> Any:
     """moto's ``$LATEST`` of the (unqualified) function named, or AWS's error.
 
@@ -224,9 +221,11 @@ def _latest(call: Call) -> Any:
     value = call.params["FunctionName"]
     parsed = parse_function_name(value, call.region, call.account_id)
     if parsed.qualifier:
-        raise _validation(
-            f"Value '{value}' at 'functionName' failed to satisfy constraint: Member must satisfy "
-            f"regular expression pattern: {_NAME_PATTERN_TEXT}"
+        raise validation_exception(
+            [
+                f"Value '{value}' at 'functionName' failed to satisfy constraint: Member must "
+                f"satisfy regular expression pattern: {_NAME_PATTERN_TEXT}"
+            ]
         )
     if not function_exists(parsed.account_id, parsed.region, parsed.name):
         arn = function_arn(parsed.region, parsed.account_id, parsed.name)
@@ -239,9 +238,11 @@ def put_function_recursion_config(call: Call) -> Reply:
     value = call.params["RecursiveLoop"]
     if value not in (ALLOW, TERMINATE):
         # botocore does not check enums; the service does (the model's enum, in its order).
-        raise _validation(
-            f"Value '{value}' at 'recursiveLoop' failed to satisfy constraint: Member must "
-            "satisfy enum value set: [Allow, Terminate]"
+        raise validation_exception(
+            [
+                f"Value '{value}' at 'recursiveLoop' failed to satisfy constraint: Member must "
+                "satisfy enum value set: [Allow, Terminate]"
+            ]
         )
     latest = _latest(call)
     setattr(latest, _SETTING, value)

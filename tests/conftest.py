@@ -156,6 +156,22 @@ def error_of(action: Callable[[], Any]) -> tuple[dict[str, Any], int]:
     return response["Error"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
+def wire_error_body(client: Any, action: Callable[[], Any]) -> dict[str, Any]:
+    """The JSON body of the error reply, as it was on the wire."""
+    bodies: list[bytes] = []
+
+    def grab(http_response: Any, **_: Any) -> None:
+        bodies.append(http_response.raw.getvalue())
+
+    client.meta.events.register("after-call.lambda", grab)
+    try:
+        with pytest.raises(ClientError):
+            action()
+    finally:
+        client.meta.events.unregister("after-call.lambda", grab)
+    return dict(json.loads(bodies[-1]))
+
+
 def make_queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:
     """Create an SQS queue; returns its URL and ARN."""
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]

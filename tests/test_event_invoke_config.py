@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,7 +11,14 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
-from conftest import ACCOUNT, REGION, create_function, error_of, module_activation
+from conftest import (
+    ACCOUNT,
+    REGION,
+    create_function,
+    error_of,
+    module_activation,
+    wire_error_body,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,22 +65,6 @@ def publish_with_alias(client: Any, fn: str, alias: str = "live") -> str:
     version = str(client.publish_version(FunctionName=fn)["Version"])
     client.create_alias(FunctionName=fn, Name=alias, FunctionVersion=version)
     return version
-
-
-def wire_error_body(client: Any, action: Callable[[], Any]) -> dict[str, Any]:
-    """The JSON body of the error reply, as it was on the wire."""
-    bodies: list[bytes] = []
-
-    def grab(http_response: Any, **_: Any) -> None:
-        bodies.append(http_response.raw.getvalue())
-
-    client.meta.events.register("after-call.lambda", grab)
-    try:
-        with pytest.raises(ClientError):
-            action()
-    finally:
-        client.meta.events.unregister("after-call.lambda", grab)
-    return dict(json.loads(bodies[-1]))
 
 
 def create_queue(name: str, **attributes: str) -> str:

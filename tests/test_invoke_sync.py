@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
-from conftest import ACCOUNT, REGION, create_function
+from conftest import ACCOUNT, REGION, create_function, wire_error_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -240,6 +240,14 @@ def test_unknown_invocation_type_is_a_validation_exception(echo: str) -> None:
         "Message": "1 validation error detected: Value 'Sync' at 'invocationType' failed to "
         "satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
         "Status": 400,
+    }
+
+
+def test_validation_exception_body_is_the_message_alone(echo: str) -> None:
+    body = wire_error_body(client(), lambda: client().invoke(FunctionName=echo, LogType="tail"))
+    assert body == {
+        "message": "1 validation error detected: Value 'tail' at 'logType' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [None, Tail]"
     }
 
 

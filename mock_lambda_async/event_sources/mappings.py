@@ -27,6 +27,7 @@ from ..functions import (
     parse_function_name,
     partition_of,
     resolve,
+    validation_exception,
 )
 from ..interception import AwsError, Call, Reply, json_reply, operation
 from .filtering import parse_filter_criteria
@@ -245,19 +246,6 @@ def _invalid(message: str) -> AwsError:
     return AwsError("InvalidParameterValueException", message, message_key="message")
 
 
-def _validation(errors: list[str]) -> AwsError:
-    """Lambda's model-validation error (e.g. a value above a member's maximum; spec §0)."""
-    count = len(errors)
-    noun = "error" if count == 1 else "errors"
-    error = AwsError(
-        "ValidationException",
-        f"{count} validation {noun} detected: " + "; ".join(errors),
-        message_key="message",
-    )
-    error.fields.pop("Type", None)
-    return error
-
-
 def _camel(name: str) -> str:
     """AWS's member path spelling: the first letter lowered (``KMSKeyArn`` -> ``kMSKeyArn``)."""
     return name[:1].lower() + name[1:]
@@ -341,7 +329,7 @@ def _check_model(call: Call, skip: tuple[str, ...] = ("FunctionName", "UUID")) -
             continue
         errors += _constraint_errors(member, value, _camel(name))
     if errors:
-        raise _validation(errors)
+        raise validation_exception(errors)
 
 
 # -- event sources ------------------------------------------------------------------------------------
