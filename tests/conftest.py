@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 from hypothesis import HealthCheck, settings
 
@@ -25,6 +26,9 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 #: What botocore raises for an AWS error answer, or for a request it refuses to send.
 AWS_ERRORS = (ClientError, ParamValidationError)
+#: A client config without botocore's retries (``max_attempts`` counts retries, not attempts): the
+#: first 429 or 5xx Lambda answers is the one the caller gets.
+NO_RETRIES = Config(retries={"max_attempts": 0})
 
 
 def property_examples(max_examples: int) -> settings:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import REGION, metric_sum
+from conftest import NO_RETRIES, REGION, metric_sum
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
 
@@ -62,8 +62,9 @@ def test_throttled_sync_invoke_does_not_run_the_handler(lam, lambda_client):
 def test_throttled_sync_invoke_counts_in_throttles(lam, lambda_client):
     lam.add_function("off", _ok)
     lambda_client.put_function_concurrency(FunctionName="off", ReservedConcurrentExecutions=0)
+    once = boto3.client("lambda", region_name=REGION, config=NO_RETRIES)
     with pytest.raises(ClientError):
-        lambda_client.invoke(FunctionName="off", Payload=b"{}")
+        once.invoke(FunctionName="off", Payload=b"{}")
     assert metric_sum(lam, "Throttles", "off") == 1
 
 

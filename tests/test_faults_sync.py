@@ -2,10 +2,21 @@
 
 import json
 
+import boto3
 import pytest
-from conftest import metric_sum
+from conftest import NO_RETRIES, REGION, metric_sum
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
+
+
+@pytest.fixture
+def lambda_client():
+    """A client that does not retry, so the test sees the refused attempt itself.
+
+    botocore retries a 429 or a 500 on its own (``test_sync_retries``); a fault rule takes one
+    attempt, so a retrying client would get the handler's answer on its next attempt.
+    """
+    return boto3.client("lambda", region_name=REGION, config=NO_RETRIES)
 
 
 @pytest.fixture
