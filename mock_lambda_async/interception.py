@@ -9,6 +9,11 @@ return ``None`` and fall through to moto untouched.
 the caller's parameters in the request context first. Replies are raw HTTP (status, headers, body)
 parsed by botocore's own parser: ``Payload`` is a real ``StreamingBody`` and errors raise the
 client's modelled ``ClientError`` subclasses.
+
+Answering in ``before-call`` skips botocore's endpoint, where retries happen, so :func:`_send` does
+what the endpoint does with an error reply: it asks the client's ``needs-retry`` handlers (the
+``retries`` config: legacy, standard or adaptive mode, and any handler the caller registered)
+and runs the operation again as a new request when they say so.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.awsrequest import AWSResponse, HeadersDict
+from botocore.exceptions import UnseekableStreamError
 from botocore.handlers import BUILTIN_HANDLERS
 from botocore.parsers import create_parser
 from botocore.response import StreamingBody
+from botocore.retries.adaptive import ClientRateLimiter
 
 if TYPE_CHECKING:
     from botocore.model import OperationModel
@@ -155,11 +162,122 @@ class _Interceptor:
             account_id=_account_id(request_signer),
             model=model,
         )
-        try:
-            reply = handler(call)
-        except AwsError as error:
-            reply = render_error(model, error)
-        return to_botocore(model, reply, params.get("url", ""))
+        return _send(handler, call, params, getattr(request_signer, "_event_emitter", None))
+
+
+def _send(
+    handler: Handler, call: Call, request_dict: dict[str, Any], emitter: Any
+) -> tuple[AWSResponse, dict[str, Any]]:
+    """Answer ``call`` as botocore's endpoint sends a request (``Endpoint._send_request``).
+
+    An error reply goes to the client's ``needs-retry`` handlers, which decide as they would for
+    AWS's reply; while one asks for a retry, the operation runs again as a new request (a throttle
+    rule with ``count=N`` takes one attempt each time, each throttled attempt counts in
+    ``Throttles``). ``RetryAttempts`` and the handlers' ``MaxAttemptsReached`` end in the response
+    metadata, so the ``ClientError`` reads "... (reached max retries: 2): Rate Exceeded.".
+
+    A 2xx reply is never offered, so successful calls cost nothing more: the only retry checks
+    that can retry one are DynamoDB's CRC32 checks (``retryhandler.CRC32Checker``,
+    ``special.RetryDDBChecksumError``), which need an ``x-amz-crc32`` header no reply here has.
+
+    The handlers' delay is neither slept nor added to the virtual clock. The clock is the test's:
+    moving it inside a call would make due work (async retries, pollers) fall due in the middle of
+    the caller's request, past the point ``lam.advance`` put it, and by an amount botocore draws from
+    the unseeded ``random`` module, so the same test would not give the same timeline twice.
+    """
+    attempts = 1
+    response = _answer(handler, call, request_dict)
+    while response[0].status_code >= 300 and _needs_retry(
+        emitter, call.model, request_dict, response, attempts
+    ):
+        attempts += 1
+        _rewind(request_dict.get("body"))
+        response = _answer(handler, call, request_dict)
+    metadata = response[1].get("ResponseMetadata")
+    if metadata is not None:
+        # The endpoint's count: retries, not attempts.
+        metadata["RetryAttempts"] = attempts - 1
+    return response
+
+
+def _answer(
+    handler: Handler, call: Call, request_dict: dict[str, Any]
+) -> tuple[AWSResponse, dict[str, Any]]:
+    try:
+        reply = handler(call)
+    except AwsError as error:
+        reply = render_error(call.model, error)
+    return to_botocore(call.model, reply, request_dict.get("url", ""))
+
+
+def _needs_retry(
+    emitter: Any,
+    model: OperationModel,
+    request_dict: dict[str, Any],
+    response: tuple[AWSResponse, dict[str, Any]],
+    attempts: int,
+) -> bool:
+    """Whether the client's retry handlers retry ``response`` (``Endpoint._needs_retry``).
+
+    The kwargs are the endpoint's; ``endpoint`` is ``None``, as the reply comes from none (no
+    Lambda retry handler reads it).
+    """
+    if emitter is None:
+        return False
+    context = request_dict["context"]
+    # ``Endpoint._update_retries_context``: the handlers record the attempt limit in it.
+    retries = context.setdefault("retries", {})
+    retries["attempt"] = attempts
+    retries.setdefault("invocation-id", str(uuid.uuid4()))
+    event_name = f"needs-retry.{model.service_model.service_id.hyphenize()}.{model.name}"
+    kwargs: dict[str, Any] = {
+        "response": response,
+        "endpoint": None,
+        "operation": model,
+        "attempts": attempts,
+        "caught_exception": None,
+        "request_dict": request_dict,
+    }
+    handlers = _retry_handlers(emitter, event_name)
+    if handlers is None:
+        answers = [answer for _, answer in emitter.emit(event_name, **kwargs)]
+    else:
+        answers = [handler(event_name=event_name, **kwargs) for handler in handlers]
+    # ``first_non_none_response``: a delay (even 0) retries, ``None`` or ``False`` does not.
+    delay = next((answer for answer in answers if answer is not None), None)
+    return delay is not None and delay is not False
+
+
+def _retry_handlers(emitter: Any, event_name: str) -> list[Callable[..., Any]] | None:
+    """The handlers ``emitter.emit(event_name)`` would call, but adaptive mode's rate limiter.
+
+    The limiter decides no retry (it returns ``None``); it learns the send rate from throttles,
+    then paces the client's next requests on the wall clock in ``before-send``. Taught by the
+    mock's throttles, it would make the test wait in real time on its calls that moto answers.
+    ``None`` if the emitter does not keep botocore's handler trie (all handlers are called then).
+    """
+    trie = getattr(getattr(emitter, "_emitter", emitter), "_handlers", None)
+    if trie is None:
+        return None
+    return [
+        handler
+        for handler in trie.prefix_search(event_name)
+        if not isinstance(getattr(handler, "__self__", None), ClientRateLimiter)
+    ]
+
+
+def _rewind(body: Any) -> None:
+    """Rewind a streamed request body for the next attempt (``AWSRequest.reset_stream``).
+
+    A ``Payload`` given as a file is read again from its start, as botocore sends it again; one
+    that cannot seek fails the call with botocore's own error, as it does against AWS.
+    """
+    if body is None or isinstance(body, bytes | bytearray | str):
+        return
+    try:
+        body.seek(0)
+    except Exception as error:
+        raise UnseekableStreamError(stream_object=body) from error
 
 
 def _account_id(request_signer: Any) -> str:
