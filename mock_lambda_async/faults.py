@@ -48,8 +48,8 @@ drawn from a ``random.Random`` this object owns: the same seed (:meth:`Faults.se
 gives the same run. Every injection is noted on the timeline (kind ``fault``), and the attempts it
 shaped list it in :attr:`~.metrics.Attempt.faults`.
 
-Synchronous errors reach the caller at once: the mock answers before botocore's retry handler,
-which against AWS would retry a 429 or a 500 on its own (``retries`` in the client config).
+A synchronous 429 or 500 goes through botocore's retries as AWS's would (``retries`` in the
+client config, see :mod:`.interception`): each retry is a new attempt, which a rule may take again.
 """
 
 from __future__ import annotations
