@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import io
+import os
 import threading
 import types
 import unittest
@@ -41,6 +42,34 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Role created for functions declared with ``add_function`` when none is given.
 DEFAULT_ROLE_NAME = "mock-lambda-async-role"
+#: ``add_function``'s IAM and Lambda clients, by service, region and credentials.
+_KEPT_CLIENTS: dict[tuple[str, str, tuple[str | None, ...]], Any] = {}
+#: Where a new default session takes its credentials from (moto sets the keys while active).
+_CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+)
+
+
+def _credentials_identity(boto3: Any) -> tuple[str | None, ...]:
+    """The credentials ``boto3.client`` would sign with now.
+
+    Without a default session (moto clears it at every start) a new one would read them from the
+    environment: the variables name them without building a session, which costs more than a
+    client. A default session the test set up names its own.
+    """
+    session = boto3.DEFAULT_SESSION
+    if session is None:
+        return ("environment", *(os.environ.get(name) for name in _CREDENTIAL_VARIABLES))
+    credentials = session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials is not None else ()
+    return ("session", *frozen)
+
+
 _TRUST_POLICY = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
     '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
@@ -63,7 +92,6 @@ class LambdaAsyncController:
         self._invocations_running = 0
         self._depth_lock = threading.Lock()
         self._draining = False
-        self._clients: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     # -- per-module state -----------------------------------------------------------------------
     def state(self, kind: type[T]) -> T:
@@ -213,18 +241,19 @@ class LambdaAsyncController:
         return response
 
     def _client(self, boto3: Any, service: str, region: str) -> Any:
-        """A client of boto3's default session, as ``boto3.client`` gives, kept for the activation.
+        """A client as ``boto3.client`` gives it now, kept for the process per credentials.
 
-        Creating a client costs several milliseconds and a test may add many functions. Keyed by
-        the default session, so one the test set up since (other credentials) gets its own; a
-        session resolves its credentials once, so a kept client signs as a new one would.
+        Creating a client costs more than the calls ``add_function`` makes with it (tens of
+        milliseconds of a short test), and moto gives every activation a new default session.
+        A client stays valid across activations (interception is in botocore's built-in
+        handlers), and its account is its credentials': a default session the test set up with
+        other credentials gets clients of its own.
         """
-        session = boto3._get_default_session()
-        key = (service, region, id(session))
-        kept = self._clients.get(key)
-        if kept is None or kept[0] is not session:
-            kept = self._clients[key] = (session, session.client(service, region_name=region))
-        return kept[1]
+        key = (service, region, _credentials_identity(boto3))
+        client = _KEPT_CLIENTS.get(key)
+        if client is None:
+            client = _KEPT_CLIENTS[key] = boto3.client(service, region_name=region)
+        return client
 
     # -- seeing what happened ---------------------------------------------------------------------
     # Reading settles pending work first under ``auto_drain`` (as any AWS call the test makes
@@ -293,7 +322,6 @@ class LambdaAsyncController:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:
-        self._clients.clear()
         errors: list[BaseException] = []
         for action in reversed(self._cleanups):
             try:

@@ -110,12 +110,12 @@ def lam(lambda_async: Any) -> Any:
 
 @pytest.fixture
 def lambda_client() -> Any:
-    return boto3.client("lambda", region_name=REGION)
+    return client("lambda")
 
 
 @pytest.fixture
 def sqs() -> Any:
-    return boto3.client("sqs", region_name=REGION)
+    return client("sqs")
 
 
 @functools.cache

@@ -1,6 +1,9 @@
-"""``lam.add_function`` keeps its boto3 clients for the activation, per default session."""
+"""``lam.add_function`` keeps its boto3 clients per credentials."""
 
 from __future__ import annotations
+
+import os
+from unittest import mock
 
 import boto3
 
@@ -24,6 +27,27 @@ def test_add_function_follows_a_default_session_set_up_with_other_credentials() 
             region_name="us-east-1",
         )
         second = lam.add_function("in-other-account", _handler)
+
+    assert first["FunctionArn"].split(":")[4] == "123456789012"
+    assert second["FunctionArn"].split(":")[4] == "111111111111"
+
+
+def test_add_function_follows_credentials_set_in_the_environment() -> None:
+    with mock_lambda_async() as lam:
+        first = lam.add_function("in-default-account", _handler)
+        credentials = boto3.client("sts", region_name="us-east-1").assume_role(
+            RoleArn="arn:aws:iam::111111111111:role/deployer", RoleSessionName="other"
+        )["Credentials"]
+        assumed = {
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        }
+        with (
+            mock.patch.dict(os.environ, assumed),
+            mock.patch.object(boto3, "DEFAULT_SESSION", None),
+        ):
+            second = lam.add_function("in-other-account", _handler)
 
     assert first["FunctionArn"].split(":")[4] == "123456789012"
     assert second["FunctionArn"].split(":")[4] == "111111111111"
