@@ -267,7 +267,7 @@ def activation(repeats: int) -> tuple[float, float]:
 def add_function_cost(count: int) -> float:
     """Median seconds per ``lam.add_function`` (a callable) within one activation."""
     with mock_lambda_async() as lam:
-        lam.add_function("first", _failing)  # creates the role and the clients
+        lam.add_function("first", _failing)  # creates the role (and the clients, once a process)
         times: list[float] = []
         for index in range(count):
             started = time.perf_counter()
@@ -562,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 "",
                 None,
-                "after the activation's first, which also creates the role and the clients",
+                "after the activation's first, which also creates the role",
             )
         )
 
