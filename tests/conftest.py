@@ -237,6 +237,14 @@ def function_arn(name: str) -> str:
     return str(configuration["FunctionArn"])
 
 
+@pytest.fixture
+def orders(lam: Any) -> list[Any]:
+    """Function ``orders``: keeps each event it handles and answers ``{"ok": true}``."""
+    handled: list[Any] = []
+    lam.add_function("orders", lambda event, context: handled.append(event) or {"ok": True})
+    return handled
+
+
 def recording_function(lam: Any, name: str, **config: Any) -> list[Any]:
     """A function that keeps every event it gets (and the ARN it was invoked as)."""
     received: list[Any] = []

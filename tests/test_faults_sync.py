@@ -19,14 +19,6 @@ def lambda_client():
     return boto3.client("lambda", region_name=REGION, config=NO_RETRIES)
 
 
-@pytest.fixture
-def orders(lam):
-    """A function that records each event it handles."""
-    handled = []
-    lam.add_function("orders", lambda event, context: handled.append(event) or {"ok": True})
-    return handled
-
-
 def test_a_throttle_is_a_429_too_many_requests(lam, lambda_client, orders):
     lam.faults.throttle("orders")
     with pytest.raises(lambda_client.exceptions.TooManyRequestsException) as raised:

@@ -26,14 +26,6 @@ def _client(config):
 
 
 @pytest.fixture
-def orders(lam):
-    """A function that records each event it handles."""
-    handled = []
-    lam.add_function("orders", lambda event, context: handled.append(event) or {"ok": True})
-    return handled
-
-
-@pytest.fixture
 def closed(lam, orders):
     """``orders`` at reserved concurrency 0: every synchronous attempt is throttled."""
     _client(STANDARD).put_function_concurrency(
