@@ -130,6 +130,16 @@ def test_event_keys_come_in_the_order_eventbridge_sends_them(lam: Any, events_cl
     ]
 
 
+def test_an_sqs_target_gets_the_account_in_the_event(
+    lam: Any, events_client: Any, sqs: Any
+) -> None:
+    url, arn = make_queue(sqs, "order-events")
+    rule_to(events_client, {"Arn": arn})
+    put_event(events_client, {"order": 7})
+    [message] = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert json.loads(message["Body"])["account"] == "123456789012"
+
+
 def test_a_time_given_by_the_caller_is_kept(lam: Any, events_client: Any) -> None:
     received = recording_function(lam, "target")
     rule_to(events_client, {"Arn": function_arn("target")})

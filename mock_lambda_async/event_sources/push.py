@@ -67,15 +67,25 @@ _ORIGINALS: dict[str, tuple[Any, str, Any]] = {}
 
 
 def _replacements() -> list[tuple[str, Any, str, Any]]:
-    """``(key, owner, attribute, replacement)`` for every moto function we replace."""
+    """``(key, owner, attribute, replacement)`` for every moto function (or constant) we replace."""
     from moto.events import models as events_models
+    from moto.events.utils import EventTemplateParser
     from moto.s3 import notifications
     from moto.sns import models as sns_models
 
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
     return [
         ("sns.publish", sns_models.Subscription, "publish", _sns_publish),
         ("events.send_to_targets", events_models.Rule, "send_to_targets", _events_send),
         ("events.put_events", events_models.EventsBackend, "put_events", _events_put_events),
+        # The event a target without Input gets carries ``account`` [DOCS eb-events-structure];
+        # moto's template for non-Lambda targets (SQS, logs, buses) leaves it out.
+        (
+            "events.input_template",
+            EventTemplateParser,
+            "DEFAULT_EVENT_INPUT_TEMPLATE",
+            _with_account(template),
+        ),
         ("s3.send_event", notifications, "send_event", _s3_send_event),
         ("s3.invoke_lambda", notifications, "_invoke_awslambda", _s3_invoke_lambda),
     ]
@@ -106,6 +116,15 @@ def _deactivate() -> None:
 
 def _original(key: str) -> Any:
     return _ORIGINALS[key][2]
+
+
+def _with_account(template: str) -> str:
+    """moto's default target input template with ``"account"`` after ``"source"`` (unchanged if
+    it has one already or no ``source`` to follow)."""
+    source = '"source": "<source>", '
+    if '"account"' in template or source not in template:
+        return template
+    return template.replace(source, source + '"account": "<account>", ', 1)
 
 
 def _controller() -> LambdaAsyncController | None:
