@@ -117,6 +117,27 @@ def test_the_duplicate_stream_batch_lists_the_fault(lam: Any) -> None:
     assert [a.faults for a in lam.invocations("consumer")] == [(), ("duplicate_delivery",)]
 
 
+def test_both_halves_of_a_bisected_duplicate_list_the_fault(lam: Any) -> None:
+    calls = []
+
+    def fails_after_the_first(event: Any, context: Any) -> None:
+        calls.append(event)
+        if len(calls) > 1:
+            raise ValueError("cannot process")
+
+    lam.add_function("consumer", fails_after_the_first)
+    stream = kinesis_stream()
+    map_stream("consumer", stream, BisectBatchOnFunctionError=True, MaximumRetryAttempts=0)
+    lam.faults.duplicate_stream("consumer")
+    put(stream, "a", "b")
+    first, *copies = lam.invocations("consumer")
+    assert (first.faults, {a.faults for a in copies}, len(copies)) == (
+        (),
+        {("duplicate_delivery",)},
+        3,
+    )
+
+
 def test_a_failed_stream_batch_is_not_duplicated(lam: Any) -> None:
     def fails(event: Any, context: Any) -> None:
         raise ValueError("cannot process")

@@ -959,6 +959,7 @@ class StreamPoller:
                 result=batch.result,
                 status=batch.status,
                 request_id=batch.request_id,
+                faults=batch.faults,
             )
             batch.records = batch.records[:middle]
             batch.due_ms = now_ms
