@@ -485,13 +485,7 @@ class MockLambdaAsync:
         outside any activation, as with moto's ``mock_aws``.
         """
         if issubclass(klass, unittest.TestCase):
-            original_run = klass.run
-
-            def run(test: Any, result: Any = None) -> Any:
-                with self._fresh():
-                    return original_run(test, result)
-
-            klass.run = run  # type: ignore[method-assign,assignment]
+            klass.run = _RunInActivation(self, klass.run)  # type: ignore[method-assign,assignment]
             return klass
         for name in dir(klass):
             member = inspect.getattr_static(klass, name)
@@ -544,6 +538,33 @@ class MockLambdaAsync:
             return own(instance, *args, **kwargs)
 
         return cast(F, method)
+
+
+class _RunInActivation:
+    """``unittest.TestCase.run`` inside a fresh activation.
+
+    A descriptor rather than a function on purpose: moto's ``mock_aws`` class decorator wraps
+    every plain function in the class, and would wrap ``run`` without resetting its backends, so
+    under ``@mock_aws`` its reset before ``setUp`` never happened and each test saw the previous
+    test's resources. Left alone, ``run`` starts moto itself (fresh) when no mock is active.
+    """
+
+    def __init__(self, activation: MockLambdaAsync, run: Callable[..., Any]) -> None:
+        self._activation = activation
+        self._run = run
+
+    def __get__(self, test: Any, owner: type[Any] | None = None) -> Any:
+        if test is None:
+            return self
+        return functools.partial(self._run_test, test)
+
+    def __call__(self, test: Any, result: Any = None) -> Any:
+        """Called unbound, as a subclass decorated again calls its base's ``run``."""
+        return self._run_test(test, result)
+
+    def _run_test(self, test: Any, result: Any = None) -> Any:
+        with self._activation._fresh():
+            return self._run(test, result)
 
 
 #: Where a decorated class's instance keeps the activation its ``setup_method`` started.

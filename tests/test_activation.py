@@ -130,6 +130,22 @@ class TestUnittestCaseBareDecorator(unittest.TestCase):
         self.assertEqual(invoke_echo(), {"n": 1})
 
 
+@mock_aws
+@mock_lambda_async
+class TestUnittestCaseUnderMockAws(unittest.TestCase):
+    def setUp(self) -> None:
+        create_function("echo", ECHO)
+
+    def test_each_test_starts_from_nothing(self) -> None:
+        names = [
+            f["FunctionName"] for f in boto3.client("lambda", REGION).list_functions()["Functions"]
+        ]
+        self.assertEqual(names, ["echo"])
+
+    def test_the_next_test_starts_from_nothing_too(self) -> None:
+        self.assertEqual(invoke_echo(), {"n": 1})
+
+
 @mock_lambda_async()
 class TestUnittestCaseWithParentheses(unittest.TestCase):
     def test_controller_is_available(self) -> None:
