@@ -485,7 +485,10 @@ class MockLambdaAsync:
         outside any activation, as with moto's ``mock_aws``.
         """
         if issubclass(klass, unittest.TestCase):
-            klass.run = _RunInActivation(self, klass.run)  # type: ignore[method-assign,assignment]
+            run = inspect.getattr_static(klass, "run")
+            # A subclass decorated again runs in its own activation only, not inside its base's.
+            inner = run._run if isinstance(run, _RunInActivation) else klass.run
+            klass.run = _RunInActivation(self, inner)  # type: ignore[method-assign,assignment]
             return klass
         for name in dir(klass):
             member = inspect.getattr_static(klass, name)
@@ -559,7 +562,7 @@ class _RunInActivation:
         return functools.partial(self._run_test, test)
 
     def __call__(self, test: Any, result: Any = None) -> Any:
-        """Called unbound, as a subclass decorated again calls its base's ``run``."""
+        """Called unbound, as a subclass's own ``run`` calls its base's (``super().run``)."""
         return self._run_test(test, result)
 
     def _run_test(self, test: Any, result: Any = None) -> Any:

@@ -153,6 +153,17 @@ class TestUnittestCaseWithParentheses(unittest.TestCase):
         self.assertEqual(invoke_echo(), {"n": 1})
 
 
+@mock_lambda_async
+class _DecoratedBase(unittest.TestCase):
+    pass
+
+
+@mock_lambda_async(auto_drain=False)
+class TestUnittestSubclassDecoratedAgain(_DecoratedBase):
+    def test_the_subclass_activation_is_the_one_in_force(self) -> None:
+        self.assertFalse(get_controller().auto_drain)
+
+
 def test_a_plain_class_method_called_directly_starts_its_own_activation() -> None:
     @mock_lambda_async
     class Direct:
