@@ -30,7 +30,7 @@ from .assertions import DeadLetter
 from .botocore_loader import share_loaders, stop_sharing
 from .clock import Scheduler, VirtualClock
 from .interception import interceptor
-from .metrics import Attempt, History, Timeline, TimelineEntry
+from .metrics import Attempt, History, MotoWrites, Timeline, TimelineEntry
 
 if TYPE_CHECKING:
     from .faults import Fault, Faults
@@ -87,7 +87,8 @@ class LambdaAsyncController:
         self.auto_drain = auto_drain
         self.clock = VirtualClock(start)
         self.scheduler = Scheduler(self.clock)
-        self._states: dict[type[Any], Any] = {}
+        # Made now, not on first use: handler threads and the test's thread both add to it.
+        self._states: dict[type[Any], Any] = {MotoWrites: MotoWrites(self)}
         self._cleanups: list[Callable[[], None]] = []
         self._invocations_running = 0
         self._depth_lock = threading.Lock()
@@ -132,7 +133,8 @@ class LambdaAsyncController:
 
     # -- interception callbacks -----------------------------------------------------------------
     def before_api_call(self) -> None:
-        """Called for every AWS call while active: with ``auto_drain``, settle pending work first.
+        """Called for every AWS call while active: with ``auto_drain``, settle pending work first;
+        then write the logs and metrics waiting for moto (:class:`MotoWrites`), which the call may read.
 
         Calls made by a running handler, or while the scheduler itself runs (on any thread: calls
         from several threads of the test), never drain.
@@ -148,6 +150,7 @@ class LambdaAsyncController:
                 self.scheduler.run_until(None, if_idle=True)
             finally:
                 self._draining = False
+        self.state(MotoWrites).flush()
 
     def invocation_started(self) -> None:
         with self._depth_lock:
@@ -329,6 +332,13 @@ class LambdaAsyncController:
             except Exception as error:
                 errors.append(error)
         self._cleanups.clear()
+        writes = self._states.get(MotoWrites)
+        if writes is not None:
+            # Last: the cleanups may still log; moto stops only after this.
+            try:
+                writes.flush()
+            except Exception as error:
+                errors.append(error)
         # The record of what happened stays readable after the block (``print(lam.timeline())``);
         # everything else is released.
         history = self._states.get(History)

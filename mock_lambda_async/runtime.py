@@ -88,6 +88,7 @@ from .clock import iso_ms
 from .faults import TIMEOUT, injected_timeout
 from .functions import ResolvedFunction
 from .interception import AwsError, interceptor, render_error, to_botocore
+from .metrics import MotoWrites
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
@@ -1445,21 +1446,10 @@ class Runtime:
     def _write_logs(
         self, fn: ResolvedFunction, group_name: str, stream_name: str, events: list[str]
     ) -> None:
-        """Put ``events`` into moto CloudWatch Logs at the current virtual time.
-
-        Written straight to the log group (not through ``PutLogEvents``), because the virtual clock
-        may be far from the real one and ``PutLogEvents`` rejects events outside
-        [now - 14 days, now + 2 hours]; Lambda's own writes are not subject to that window.
-        """
-        from moto.logs.models import logs_backends
-
-        backend = logs_backends[fn.account_id][fn.region]
-        backend.ensure_log_group(group_name)
-        group = backend.groups[group_name]
-        if stream_name not in group.streams:
-            group.create_log_stream(stream_name)
-        now = self.controller.clock.now_ms()
-        group.put_log_events(stream_name, [{"timestamp": now, "message": m} for m in events])
+        """Put ``events`` into moto CloudWatch Logs at the current virtual time (see
+        :class:`MotoWrites`)."""
+        writes = self.controller.state(MotoWrites)
+        writes.log(fn, group_name, stream_name, self.controller.clock.now_ms(), events)
 
     # -- cleanup ----------------------------------------------------------------------------------
     def close(self) -> None:

@@ -149,3 +149,19 @@ def test_sync_invokes_count_invocations_and_errors(lam, lambda_client, cloudwatc
         _sum(lam, cloudwatch, "Invocations", dimensions),
         _sum(lam, cloudwatch, "Errors", dimensions),
     ) == (2, 1)
+
+
+def test_metrics_are_in_moto_once_the_block_ends_under_an_outer_mock_aws(cloudwatch):
+    from moto import mock_aws
+
+    from mock_lambda_async import mock_lambda_async
+
+    with mock_aws():
+        with mock_lambda_async(auto_drain=False) as lam:
+            lam.add_function("orders", lambda event, context: None)
+            boto3.client("lambda", region_name=REGION).invoke(
+                FunctionName="orders", InvocationType="Event"
+            )
+            lam.drain()
+        # The mock has stopped: this call is moto's alone, and the datapoint is there.
+        assert _sum(lam, cloudwatch, "Invocations", _by_name("orders")) == 1

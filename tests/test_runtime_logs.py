@@ -225,3 +225,17 @@ def test_the_tests_own_output_still_reaches_the_test(
     print("the test's own line")
     invoke("chatty")
     assert capsys.readouterr().out == "the test's own line\n"
+
+
+def test_logs_are_in_moto_once_the_block_ends_under_an_outer_mock_aws() -> None:
+    from moto import mock_aws
+
+    from mock_lambda_async import mock_lambda_async
+
+    with mock_aws():
+        with mock_lambda_async(auto_drain=False) as lam:
+            lam.add_function("quiet", lambda event, context: print("from the handler"))
+            invoke("quiet", InvocationType="Event")
+            lam.drain()
+        # The mock has stopped: this call is moto's alone, and the lines are there.
+        assert "from the handler\n" in messages("quiet")
