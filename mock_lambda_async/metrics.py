@@ -769,7 +769,7 @@ def _write(record: tuple[Any, ...]) -> None:
             "Dimensions": listed,
         }
         metrics.put_metric_data("AWS/Lambda", [datum])
-        _share_dimensions(metrics, name, timestamp, listed)
+        _share_dimensions(metrics, name, timestamp, dimensions)
         return
     _, account_id, region, group_name, stream_name, at_ms, lines = record
     from moto.logs.models import logs_backends
@@ -826,7 +826,7 @@ def _metric_timestamp(now_ms: int) -> datetime:
 
 
 def _share_dimensions(
-    backend: Any, name: str, timestamp: datetime, dimensions: list[dict[str, str]]
+    backend: Any, name: str, timestamp: datetime, dimensions: tuple[tuple[str, str], ...]
 ) -> None:
     """Give the datapoint just stored an equal dimension list shared with earlier datapoints.
 
@@ -839,14 +839,13 @@ def _share_dimensions(
     datum = data[-1] if data else None
     if datum is None or datum.timestamp is not timestamp or datum.name != name:
         return
-    key = tuple((d["Name"], d["Value"]) for d in dimensions)
-    if [(d.name, d.value) for d in datum.dimensions] != list(key):
+    if tuple((d.name, d.value) for d in datum.dimensions) != dimensions:
         return
-    shared = _dimension_lists.get(key)
+    shared = _dimension_lists.get(dimensions)
     if shared is None:
         if len(_dimension_lists) >= _DIMENSION_LISTS_SIZE:
             _dimension_lists.clear()
-        shared = _dimension_lists[key] = datum.dimensions
+        shared = _dimension_lists[dimensions] = datum.dimensions
         return
     datum.dimensions = shared
 

@@ -995,7 +995,13 @@ class Runtime:
             )
         events = self._invocation_events(fn, config, result, invoke_log.drain())
         result._log = tuple(events)
-        self._write_logs(fn, log_group, environment.log_stream, init_events + events)
+        self.controller.state(MotoWrites).log(
+            fn,
+            log_group,
+            environment.log_stream,
+            self.controller.clock.now_ms(),
+            init_events + events,
+        )
         return result
 
     def _phase(
@@ -1442,14 +1448,6 @@ class Runtime:
             )
         )
         return events
-
-    def _write_logs(
-        self, fn: ResolvedFunction, group_name: str, stream_name: str, events: list[str]
-    ) -> None:
-        """Put ``events`` into moto CloudWatch Logs at the current virtual time (see
-        :class:`MotoWrites`)."""
-        writes = self.controller.state(MotoWrites)
-        writes.log(fn, group_name, stream_name, self.controller.clock.now_ms(), events)
 
     # -- cleanup ----------------------------------------------------------------------------------
     def close(self) -> None:
