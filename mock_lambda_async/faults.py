@@ -402,21 +402,24 @@ def duplicate_async(
     controller: LambdaAsyncController, fn: ResolvedFunction, request_id: str
 ) -> bool:
     """Whether the async queue hands this event over twice."""
-    faults = controller.state(Faults)
-    return (
-        faults.take(DUPLICATE_DELIVERY, fn.name, trigger="async", request_id=request_id) is not None
-    )
+    return _duplicated(controller, fn, "async", request_id)
 
 
 def duplicate_stream(
     controller: LambdaAsyncController, fn: ResolvedFunction, request_id: str | None
 ) -> bool:
     """Whether a successful stream batch of ``fn`` loses its checkpoint and comes again."""
-    faults = controller.state(Faults)
-    return (
-        faults.take(DUPLICATE_DELIVERY, fn.name, trigger="stream", request_id=request_id)
-        is not None
+    return _duplicated(controller, fn, "stream", request_id)
+
+
+def _duplicated(
+    controller: LambdaAsyncController, fn: ResolvedFunction, trigger: str, request_id: str | None
+) -> bool:
+    """Whether a duplicate-delivery rule for ``trigger`` takes this event."""
+    taken = controller.state(Faults).take(
+        DUPLICATE_DELIVERY, fn.name, trigger=trigger, request_id=request_id
     )
+    return taken is not None
 
 
 def refusal(
