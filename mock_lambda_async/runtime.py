@@ -792,6 +792,15 @@ class _Environment:
     scope: _InvocationScope | None = None
 
 
+@dataclass(eq=False)
+class _RootState:
+    """The root logger as an invocation found it, and the thread it runs on."""
+
+    level: int
+    handlers: list[logging.Handler]
+    thread: int
+
+
 @dataclass(frozen=True)
 class _Config:
     """The function configuration one invocation runs with (read fresh from moto)."""
@@ -869,7 +878,7 @@ class Runtime:
         self._capture = _Capture(controller.clock.now_ms)
         self._lock = threading.RLock()
         #: Root logger states to restore, one per running invocation (see ``_scope``).
-        self._root_states: list[list[Any]] = []
+        self._root_states: list[_RootState] = []
         _hold_thread_hooks()
         self._holds_thread_hooks = True
 
@@ -1172,7 +1181,7 @@ class Runtime:
             root = logging.getLogger()
             saved_level = root.level
             saved_handlers = list(root.handlers)
-            root_state: list[Any] = [saved_level, saved_handlers]
+            root_state = _RootState(saved_level, saved_handlers, threading.get_ident())
             self._root_states.append(root_state)
             if environment.root_level is not None:
                 root.setLevel(environment.root_level)
@@ -1219,23 +1228,28 @@ class Runtime:
         if environment.alias is None and environment.handler_module in environment.modules:
             environment.alias = self._register_alias(fn, config, environment)
 
-    def _restore_root(self, state: list[Any]) -> None:
+    def _restore_root(self, state: _RootState) -> None:
         """Put the root logger back as this invocation found it, or hand that on.
 
-        Invocations may end in any order (threads). The latest to start restores what it found;
-        one that ends earlier passes what it found to the next one, so the last to end restores
-        what the test had.
+        Invocations may end in any order (threads). One nested in invocations of its own thread
+        only restores what it found, so its logging set-up does not leak into its caller. While
+        invocations of other threads still run, the root logger stays as it is (they may have set
+        it up after this one started) and what this one found passes to the next to have started,
+        so the last to end restores what the test had.
         """
         index = next(i for i, found in enumerate(self._root_states) if found is state)
         del self._root_states[index]
         if index < len(self._root_states):
-            self._root_states[index][:] = state
+            self._root_states[index].level = state.level
+            self._root_states[index].handlers = state.handlers
+            return
+        if any(other.thread != state.thread for other in self._root_states):
             return
         root = logging.getLogger()
-        if root.level != state[0]:
+        if root.level != state.level:
             # ``setLevel`` clears the cache of every logger (hundreds with botocore): only when needed.
-            root.setLevel(state[0])
-        root.handlers[:] = state[1]
+            root.setLevel(state.level)
+        root.handlers[:] = state.handlers
 
     def _hide_modules(self, code: _Code) -> dict[str, ModuleType]:
         """Take out of ``sys.modules`` what the package's own modules must not collide with.

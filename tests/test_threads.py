@@ -261,6 +261,36 @@ def test_overlapping_invocations_restore_the_root_logger(thread_errors):
     assert thread_errors == []
 
 
+def test_an_invocation_ending_first_keeps_the_logging_another_thread_set_up_later(thread_errors):
+    """A starts, B starts, A raises the root level to INFO, B ends: A's INFO line is still logged."""
+    a_running, b_running = threading.Event(), threading.Event()
+    level_set, b_ended = threading.Event(), threading.Event()
+
+    def handler(event: Any, context: Any) -> None:
+        if event["n"] == "a":
+            a_running.set()
+            b_running.wait(MEET_S)
+            logging.getLogger().setLevel(logging.INFO)
+            level_set.set()
+            b_ended.wait(MEET_S)
+            logging.info("logged by a")
+        else:
+            b_running.set()
+            level_set.wait(MEET_S)
+
+    with mock_lambda_async() as lam:
+        lam.add_function("logs", handler)
+        first = threading.Thread(target=invoke, args=("logs", {"n": "a"}))
+        first.start()
+        a_running.wait(MEET_S)
+        invoke("logs", {"n": "b"})
+        b_ended.set()
+        first.join()
+        (a,) = [i for i in lam.invocations("logs") if i.event == {"n": "a"}]
+    assert "logged by a" in a.log
+    assert thread_errors == []
+
+
 def test_api_calls_from_many_threads_never_raise_from_the_mock(lam, thread_errors):
     lam.add_function("tick", lambda event, context: None)
 
