@@ -8,6 +8,7 @@ import json
 import zipfile
 from typing import Any
 
+import pytest
 from conftest import ACCOUNT, REGION, client
 
 from mock_lambda_async import mock_lambda_async
@@ -367,6 +368,28 @@ def test_success_deletes_the_batch(lam: Any) -> None:
     map_queue(function, arn)
     send(url, "a", "b")
     assert counts(url) == (0, 0)
+
+
+def test_deleting_a_message_the_mapping_deleted_succeeds(lam: Any) -> None:
+    """SQS accepts DeleteMessage again for a deleted message (the handle the function was given)."""
+    function = add_function(lam)
+    url, arn = queue()
+    map_queue(function, arn)
+    send(url, "a")
+    handle = records(lam)[0][0]["receiptHandle"]
+    response = client("sqs").delete_message(QueueUrl=url, ReceiptHandle=handle)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_deleting_with_a_made_up_handle_still_fails(lam: Any) -> None:
+    function = add_function(lam)
+    url, arn = queue()
+    map_queue(function, arn)
+    send(url, "a")
+    handle = records(lam)[0][0]["receiptHandle"]
+    sqs = client("sqs")
+    with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle[:-4] + "AAAA")
 
 
 def test_function_error_redelivers_after_the_visibility_timeout(lam: Any) -> None:

@@ -44,7 +44,8 @@ import functools
 import json
 import math
 import threading
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import recursion
@@ -488,9 +489,12 @@ class SqsPoller:
         if removed < len(gone):
             queue._messages = [m for m in queue._messages if id(m) not in gone]
         pending = queue.pending_messages
+        handles = queue.deleted_messages
+        if type(handles) is not _DeletedHandles:
+            handles = queue.deleted_messages = _DeletedHandles(handles)
         for message in deleted:
             pending.discard(message)
-            queue.deleted_messages.update(h for h in message.all_receipt_handles if h)
+            handles.update(message.all_receipt_handles)
         if len(deleted) < len(messages):
             for message in messages:
                 pending.discard(message)
@@ -499,6 +503,35 @@ class SqsPoller:
         self.controller.state(History).note(
             kind, function_name=self.mapping.function.name, request_id=request_id, **detail
         )
+
+
+class _DeletedHandles:
+    """The receipt handles of a queue's deleted messages, for moto's "deleting again succeeds".
+
+    moto keeps each handle string in a set, so a drain of 100,000 messages kept some 130,000
+    strings of 180 characters alive: 30 MB of small objects spread through the allocator's pools,
+    which slowed everything else the drain allocates. moto only asks ``handle in`` (when
+    DeleteMessage gets a handle no longer in the queue) and calls ``update``, so a 64-bit hash per
+    handle in an array is enough. A made-up handle matches only on a hash collision (2**-64).
+    """
+
+    __slots__ = ("_hashes",)
+
+    def __init__(self, handles: Iterable[str | None] = ()) -> None:
+        self._hashes = array("q")
+        self.update(handles)
+
+    def update(self, handles: Iterable[str | None]) -> None:
+        self._hashes.extend(hash(handle) for handle in handles if handle)
+
+    def add(self, handle: str | None) -> None:
+        self.update((handle,))
+
+    def __contains__(self, handle: object) -> bool:
+        return isinstance(handle, str) and hash(handle) in self._hashes
+
+    def __len__(self) -> int:
+        return len(self._hashes)
 
 
 # -- messages and records ---------------------------------------------------------------------------
