@@ -370,23 +370,24 @@ def test_success_deletes_the_batch(lam: Any) -> None:
     assert counts(url) == (0, 0)
 
 
-def test_deleting_a_message_the_mapping_deleted_succeeds(lam: Any) -> None:
-    """SQS accepts DeleteMessage again for a deleted message (the handle the function was given)."""
+def processed_message(lam: Any) -> tuple[str, str]:
+    """A message the mapping delivered and deleted: (queue URL, the receipt handle it carried)."""
     function = add_function(lam)
     url, arn = queue()
     map_queue(function, arn)
     send(url, "a")
-    handle = records(lam)[0][0]["receiptHandle"]
+    return url, records(lam)[0][0]["receiptHandle"]
+
+
+def test_deleting_a_message_the_mapping_deleted_succeeds(lam: Any) -> None:
+    """SQS accepts DeleteMessage again for a deleted message (the handle the function was given)."""
+    url, handle = processed_message(lam)
     response = client("sqs").delete_message(QueueUrl=url, ReceiptHandle=handle)
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
 def test_deleting_with_a_made_up_handle_still_fails(lam: Any) -> None:
-    function = add_function(lam)
-    url, arn = queue()
-    map_queue(function, arn)
-    send(url, "a")
-    handle = records(lam)[0][0]["receiptHandle"]
+    url, handle = processed_message(lam)
     sqs = client("sqs")
     with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
         sqs.delete_message(QueueUrl=url, ReceiptHandle=handle[:-4] + "AAAA")
