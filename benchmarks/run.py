@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=200, help="calls per run (sync, async)")
     parser.add_argument("--sqs-repeats", type=int, default=3, help="runs of the 10,000 (boto3)")
     parser.add_argument(
-        "--sqs-large-repeats", type=int, default=3, help="runs of the 100,000 messages"
+        "--sqs-large-repeats", type=int, default=5, help="runs of the 100,000 messages"
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, to try the script")
     parser.add_argument("--profile", action="store_true", help="print cProfile stats (stderr)")
