@@ -81,7 +81,8 @@ def test_timeout_is_an_unhandled_function_error_with_status_200(timed_out: Timed
 
 
 def test_invocation_ends_when_the_timeout_is_reached(timed_out: TimedOut) -> None:
-    assert 1.0 <= timed_out.elapsed_s < 1.5
+    """The function's 1 s timeout applies (not the 3 s default); a loaded machine adds its delay."""
+    assert 1.0 <= timed_out.elapsed_s < 3.0
 
 
 def test_next_invocation_is_a_cold_start(timed_out: TimedOut) -> None:
