@@ -107,13 +107,18 @@ def test_successful_event_is_not_dead_lettered(lam, lambda_client, sqs):
     assert _messages(sqs, url) == []
 
 
-def test_sns_dead_letter_topic_forwards_event_and_attributes(lam, lambda_client, sqs):
+def _sns_dead_lettered(lam, lambda_client, sqs):
+    """The SNS notification a failed event's dead-letter topic delivers to a subscribed queue."""
     url, topic = topic_to_queue(sqs, "dead-letters")
     lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": topic})
     _event(lambda_client)
     lam.drain()
     [message] = _messages(sqs, url)
-    notification = json.loads(message["Body"])
+    return json.loads(message["Body"])
+
+
+def test_sns_dead_letter_topic_forwards_event_and_attributes(lam, lambda_client, sqs):
+    notification = _sns_dead_lettered(lam, lambda_client, sqs)
     assert notification["Message"] == '{"raise_error": 1}'
     assert notification["MessageAttributes"]["ErrorCode"] == {"Type": "Number", "Value": "200"}
 
@@ -147,13 +152,9 @@ def test_dead_lettered_event_still_counts_as_dropped(lam, lambda_client, sqs):
 
 
 def test_sns_dead_letter_attributes_as_recorded(lam, lambda_client, sqs):
-    url, topic = topic_to_queue(sqs, "dead-letters")
-    lam.add_function("orders", _fails, DeadLetterConfig={"TargetArn": topic})
-    _event(lambda_client)
-    lam.drain()
-    [message] = _messages(sqs, url)
+    notification = _sns_dead_lettered(lam, lambda_client, sqs)
     request_id = lam.invocations("orders")[0].request_id
-    assert json.loads(message["Body"])["MessageAttributes"] == {
+    assert notification["MessageAttributes"] == {
         "ErrorCode": {"Type": "Number", "Value": "200"},
         "ErrorMessage": {"Type": "String", "Value": "Test exception (this is intentional)"},
         "RequestID": {"Type": "String", "Value": request_id},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from conftest import metric_sum
 from test_esm_streams import (
     batches,
@@ -26,45 +27,44 @@ def ok(event: Any, context: Any) -> None:
     return None
 
 
+def mapped_stream(lam: Any, **params: Any) -> str:
+    """A new Kinesis stream mapped to the function "consumer", which succeeds."""
+    lam.add_function("consumer", ok)
+    stream = kinesis_stream()
+    map_stream("consumer", stream, **params)
+    return stream
+
+
 def start_offsets(lam: Any, since: Any) -> list[timedelta]:
     return [attempt.started_at - since for attempt in lam.invocations("consumer")]
 
 
 # -- throttles and 5xx: retried before the invocation, using no retry ------------------------------
-def test_a_throttled_stream_batch_is_retried_without_using_a_retry(lam: Any) -> None:
-    lam.add_function("consumer", ok)
-    stream = kinesis_stream()
-    map_stream("consumer", stream, MaximumRetryAttempts=0)
-    lam.faults.throttle("consumer", count=3)
+@pytest.mark.parametrize(
+    ("fault", "count", "waited_s"),
+    # Backoff 1 s, 2 s, 4 s (three throttles) or 1 s, 2 s (two 5xx), then the one invocation.
+    [("throttle", 3, 7), ("service_error", 2, 3)],
+)
+def test_a_refused_stream_batch_is_retried_without_using_a_retry(
+    lam: Any, fault: str, count: int, waited_s: int
+) -> None:
+    """MaximumRetryAttempts=0 is not used up by a throttle or a 5xx before the invocation."""
+    stream = mapped_stream(lam, MaximumRetryAttempts=0)
+    getattr(lam.faults, fault)("consumer", count=count)
     start = lam.now()
     put(stream, "a")
-    # Backoff 1 s, 2 s, 4 s, then the one invocation; MaximumRetryAttempts=0 is not used up.
-    assert start_offsets(lam, start) == [timedelta(seconds=7)]
+    assert start_offsets(lam, start) == [timedelta(seconds=waited_s)]
 
 
 def test_an_injected_stream_throttle_is_counted_in_throttles(lam: Any) -> None:
-    lam.add_function("consumer", ok)
-    stream = kinesis_stream()
-    map_stream("consumer", stream)
+    stream = mapped_stream(lam)
     lam.faults.throttle("consumer", count=2)
     put(stream, "a")
     assert metric_sum(lam, "Throttles", "consumer") == 2
 
 
-def test_a_5xx_stream_batch_is_retried_without_using_a_retry(lam: Any) -> None:
-    lam.add_function("consumer", ok)
-    stream = kinesis_stream()
-    map_stream("consumer", stream, MaximumRetryAttempts=0)
-    lam.faults.service_error("consumer", count=2)
-    start = lam.now()
-    put(stream, "a")
-    assert start_offsets(lam, start) == [timedelta(seconds=3)]
-
-
 def test_a_5xx_stream_batch_is_noted_as_a_service_error_not_a_throttle(lam: Any) -> None:
-    lam.add_function("consumer", ok)
-    stream = kinesis_stream()
-    map_stream("consumer", stream)
+    stream = mapped_stream(lam)
     lam.faults.service_error("consumer")
     put(stream, "a")
     [retry] = lam.timeline().select("retry_scheduled")
@@ -100,18 +100,14 @@ def test_dynamodb_stream_batches_are_throttled_too(lam: Any) -> None:
 
 # -- duplicate deliveries: a successful batch is not checkpointed ------------------------------------
 def test_a_duplicated_stream_batch_comes_again_before_later_records(lam: Any) -> None:
-    lam.add_function("consumer", ok)
-    stream = kinesis_stream()
-    map_stream("consumer", stream, BatchSize=1)
+    stream = mapped_stream(lam, BatchSize=1)
     lam.faults.duplicate_stream("consumer")
     put(stream, "a", "b")
     assert batches(lam, "consumer") == [["a"], ["a"], ["b"]]
 
 
 def test_the_duplicate_stream_batch_lists_the_fault(lam: Any) -> None:
-    lam.add_function("consumer", ok)
-    stream = kinesis_stream()
-    map_stream("consumer", stream)
+    stream = mapped_stream(lam)
     lam.faults.duplicate_stream("consumer")
     put(stream, "a")
     assert [a.faults for a in lam.invocations("consumer")] == [(), ("duplicate_delivery",)]
