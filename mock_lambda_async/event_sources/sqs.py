@@ -524,14 +524,8 @@ class _DeletedHandles:
     def update(self, handles: Iterable[str | None]) -> None:
         self._hashes.extend(hash(handle) for handle in handles if handle)
 
-    def add(self, handle: str | None) -> None:
-        self.update((handle,))
-
     def __contains__(self, handle: object) -> bool:
         return isinstance(handle, str) and hash(handle) in self._hashes
-
-    def __len__(self) -> int:
-        return len(self._hashes)
 
 
 # -- messages and records ---------------------------------------------------------------------------
