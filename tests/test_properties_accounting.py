@@ -113,9 +113,11 @@ def queue_message_ids(queue_url: str) -> list[str]:
 
 
 def sqs_fates(
-    lam: Any, function_name: str, queue_url: str, sent: list[str], dlq_url: str | None
+    lam: Any, function_name: str | None, queue_url: str, sent: list[str], dlq_url: str | None
 ) -> dict[str, str]:
     """``{message id: fate}``: ``in queue``, ``dead-lettered``, ``processed`` or ``lost``.
+
+    ``function_name``: the mapped function, or ``None`` for any (several mappings on one queue).
 
     ``processed``: gone from the queue after being in a batch that succeeded (its id in the event
     of a successful attempt), or filtered out / expired as the timeline says.
@@ -146,7 +148,7 @@ def sqs_fates(
 
 
 def assert_sqs_accounted(
-    lam: Any, function_name: str, queue_url: str, sent: list[str], dlq_url: str | None
+    lam: Any, function_name: str | None, queue_url: str, sent: list[str], dlq_url: str | None
 ) -> dict[str, str]:
     """After draining, every sent message left the queue and none was lost."""
     lam.drain()

@@ -167,3 +167,72 @@ def test_messages_beyond_the_first_round_that_all_fail_the_filter_are_all_delete
     fates = assert_sqs_accounted(lam, "picky", url, sent, None)
     assert set(fates.values()) == {"processed"}
     assert lam.invocations("picky") == []
+
+
+@EXAMPLES
+@given(
+    count=st.integers(min_value=1, max_value=60),
+    batch_size=st.integers(min_value=1, max_value=4),
+    failing=st.sets(st.integers(min_value=0, max_value=59), max_size=12),
+    peek=st.sampled_from(["none", "count", "receive"]),
+    second_mapping=st.booleans(),
+    max_concurrency=st.one_of(st.none(), st.integers(min_value=2, max_value=5)),
+    duration=st.sampled_from([0, 5]),
+)
+def test_a_backlog_read_while_it_drains_leaves_every_message_accounted_for(
+    lam: Any,
+    count: int,
+    batch_size: int,
+    failing: set[int],
+    peek: str,
+    second_mapping: bool,
+    max_concurrency: int | None,
+    duration: int,
+) -> None:
+    # Rounds take batches from the front of a backlog while the handlers read the same queue.
+    lam.auto_drain = False
+    suffix = f"{next(_names)}"
+    sqs = client("sqs")
+    dlq_url = sqs.create_queue(QueueName=f"backlog-dlq-{suffix}")["QueueUrl"]
+    dlq_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:backlog-dlq-{suffix}"
+    url = sqs.create_queue(
+        QueueName=f"backlog-{suffix}",
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}),
+            "VisibilityTimeout": "5",
+        },
+    )["QueueUrl"]
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        if peek == "count":
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        elif peek == "receive":
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        failed = [r["messageId"] for r in event["Records"] if int(r["body"]) in failing]
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+
+    names = [f"backlog-{suffix}-{n}" for n in range(2 if second_mapping else 1)]
+    for name in names:
+        lam.add_function(name, handler)
+        if duration:
+            lam.set_duration(name, duration)
+        scaling = {"ScalingConfig": {"MaximumConcurrency": max_concurrency}}
+        client("lambda").create_event_source_mapping(
+            FunctionName=name,
+            EventSourceArn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:backlog-{suffix}",
+            BatchSize=batch_size,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
+            **(scaling if max_concurrency else {}),
+        )
+    lam.drain()
+    sent: list[str] = []
+    for first in range(0, count, 10):
+        entries = [
+            {"Id": str(n), "MessageBody": str(n)} for n in range(first, min(first + 10, count))
+        ]
+        sent += [
+            e["MessageId"]
+            for e in sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]
+        ]
+    fates = assert_sqs_accounted(lam, None, url, sent, dlq_url)
+    assert set(fates.values()) <= {"processed", "dead-lettered"}

@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
 import math
+import sys
 import threading
 from array import array
 from collections.abc import Callable, Iterable
@@ -103,8 +105,9 @@ class SqsPoller:
         self._in_flight = 0
         self._filters_source: Any = None
         self._filters: list[EventPattern] = []
-        #: The list the last round scanned, and the range it read (``_remove`` rebuilds only that).
-        self._scanned: tuple[list[Any], int, int] = ([], 0, 0)
+        #: The list the last round scanned, its layout then, and the range it read (``_remove``
+        #: compacts only that range).
+        self._scanned: tuple[list[Any], int, int, int] = ([], 0, 0, 0)
         self._head: tuple[list[Any], int, int, int, Any, int | None] | None = None
 
     # -- scheduler protocol -----------------------------------------------------------------------
@@ -199,11 +202,12 @@ class SqsPoller:
         available: list[Any] = []
         expired: list[Any] = []
         redriven: list[Any] = []
-        messages = queue._messages
+        messages = _stored_messages(queue)
+        gap = _gap(queue)
         end = len(messages)
-        start, soonest = self._hidden_head(messages, now_ms)
+        start, soonest = self._hidden_head(messages, gap, now_ms)
         head_open = True  # messages[:position] are all still in flight or delayed
-        for position in range(start, end):
+        for position in _positions(start, end, gap):
             message = messages[position]
             if message.sent_timestamp + retention_ms <= now_ms:
                 expired.append(message)
@@ -241,7 +245,7 @@ class SqsPoller:
                 break
         # Everything this round takes or removes lies in ``messages[start:end]``: before ``start``
         # the run of hidden messages, after ``end`` later sends.
-        self._scanned = (messages, start, end)
+        self._scanned = (messages, _layout(queue), start, end)
         if expired or redriven:
             self._remove(queue, expired + redriven, deleted=expired)
             for message in expired:
@@ -250,13 +254,16 @@ class SqsPoller:
                 self._redrive(queue, message)
         return available, soonest
 
-    def _hidden_head(self, messages: list[Any], now_ms: int) -> tuple[int, int | None]:
+    def _hidden_head(
+        self, messages: list[Any], gap: tuple[int, int], now_ms: int
+    ) -> tuple[int, int | None]:
         """Where to start scanning: past the run of hidden messages a previous round saw.
 
         Failed messages stay in flight at the front of the queue; rounds at the same virtual time
         would otherwise step over them again and again. The remembered run still holds while time
         has not moved, nothing outside the poller changed a visibility, and the list was only
-        appended to or shortened after the run (its last message is still where it was).
+        appended to or shortened after the run (its last message is still where it was, and not
+        in the gap, whose slots may repeat a message).
         """
         head = self._head
         if head is None:
@@ -267,6 +274,7 @@ class SqsPoller:
             and at == now_ms
             and changes == _moto_changes[0]
             and length <= len(messages)
+            and not gap[0] < length <= gap[1]
             and messages[length - 1] is last
         ):
             return length, soonest
@@ -472,20 +480,18 @@ class SqsPoller:
 
     # -- helpers -------------------------------------------------------------------------------------
     def _remove(self, queue: Any, messages: list[Any], *, deleted: list[Any]) -> None:
-        """Take ``messages`` out of the queue in one pass; ``deleted`` ones count as deleted.
+        """Take ``messages`` out of the queue; ``deleted`` ones count as deleted.
 
-        When the queue's list is still the one this round scanned, only the range it scanned is
-        rebuilt: neither a backlog of thousands nor the failed messages in flight before it are
-        copied for every batch (that made a drain quadratic in the number of poison messages).
+        When the queue's list is still laid out as this round scanned it, only the scanned range
+        is touched (see :func:`_compact`): neither the backlog behind it nor the failed messages
+        in flight before it are copied or moved for every batch, which made a drain quadratic.
         """
         gone = {id(m) for m in messages}
-        scanned, start, end = self._scanned
+        scanned, layout, start, end = self._scanned
         removed = 0
-        if queue._messages is scanned:
-            kept = [m for m in scanned[start:end] if id(m) not in gone]
-            removed = end - start - len(kept)
-            scanned[start:end] = kept
-            self._scanned = (scanned, start, start + len(kept))
+        if _stored_messages(queue) is scanned and _layout(queue) == layout:
+            removed, start, end = _compact(queue, scanned, start, end, gone)
+            self._scanned = (scanned, _layout(queue), start, end)
         if removed < len(gone):
             queue._messages = [m for m in queue._messages if id(m) not in gone]
         pending = queue.pending_messages
@@ -660,6 +666,116 @@ def batch_item_failures(payload: bytes, batch_ids: set[str]) -> set[str] | None:
     return failed
 
 
+# -- the gap: taking messages out of moto's list without moving the backlog behind them ------------
+#: Keys the poller keeps in a moto ``Queue``'s ``__dict__``.
+_GAP = "_mock_lambda_async_gap"
+_LAYOUT = "_mock_lambda_async_layout"
+_NO_GAP = (sys.maxsize, sys.maxsize)
+#: Queues whose list holds a gap, by id (closed before the hooks come off).
+_gapped: dict[int, Any] = {}
+
+
+def _stored_messages(queue: Any) -> list[Any]:
+    """moto's message list as stored, gap included: the poller's own view of it."""
+    messages: list[Any] = vars(queue)["_messages"]
+    return messages
+
+
+def _gap(queue: Any) -> tuple[int, int]:
+    """The slots ``[start, end)`` of the stored list that are no longer messages of the queue."""
+    gap: tuple[int, int] = vars(queue).get(_GAP, _NO_GAP)
+    return gap
+
+
+def _layout(queue: Any) -> int:
+    """Changes whenever positions in the stored list may have moved (a compaction, a new list)."""
+    layout: int = vars(queue).get(_LAYOUT, 0)
+    return layout
+
+
+def _positions(start: int, end: int, gap: tuple[int, int]) -> Iterable[int]:
+    """Positions ``start`` to ``end`` of the stored list, stepping over the gap."""
+    gap_start, gap_end = gap
+    if gap_end <= start or end <= gap_start:
+        return range(start, end)
+    if gap_start <= start:
+        return range(gap_end, end)
+    return itertools.chain(range(start, gap_start), range(gap_end, end))
+
+
+def _compact(
+    queue: Any, messages: list[Any], start: int, end: int, gone: set[int]
+) -> tuple[int, int, int]:
+    """Drop the messages whose ids are in ``gone`` from ``messages[start:end]``, in place.
+
+    The messages kept move to the front of the range and the rest of it becomes the queue's gap,
+    so nothing behind the range moves: a drain removes each round's batches from the front of a
+    backlog of up to 100,000 messages, and deleting them from a list would move that whole
+    backlog every round. The gap's slots are stale (they may repeat a message), so every read of
+    ``queue._messages`` from outside the poller (moto, a test, our assertions) first closes the
+    gap (see :func:`_read_messages`); the next round's range spans the gap and widens it instead.
+    Returns how many were removed and the range's bounds afterwards.
+    """
+    gap = vars(queue).get(_GAP)
+    if gap is not None and not start <= gap[0] <= gap[1] <= end:
+        _close_gap(queue)  # rare: a range elsewhere (a new virtual time, a scan that stopped early)
+        start, end = _past_gap(start, gap), _past_gap(end, gap)
+        gap = None
+    region = (
+        messages[start:end] if gap is None else messages[start : gap[0]] + messages[gap[1] : end]
+    )
+    kept = [m for m in region if id(m) not in gone]
+    removed = len(region) - len(kept)
+    if not removed:
+        return 0, start, end
+    cut = start + len(kept)
+    messages[start:cut] = kept
+    state = vars(queue)
+    if end == len(messages):
+        del messages[cut:]  # nothing behind the range: nothing to keep in place
+        state.pop(_GAP, None)
+        _gapped.pop(id(queue), None)
+        end = cut
+    else:
+        state[_GAP] = (cut, end)
+        _gapped[id(queue)] = queue
+    state[_LAYOUT] = _layout(queue) + 1
+    return removed, start, end
+
+
+def _past_gap(position: int, gap: tuple[int, int]) -> int:
+    """Where ``position`` of the stored list is once ``gap`` is closed."""
+    if position >= gap[1]:
+        return position - (gap[1] - gap[0])
+    return min(position, gap[0])
+
+
+def _close_gap(queue: Any) -> None:
+    state = vars(queue)
+    gap = state.pop(_GAP, None)
+    _gapped.pop(id(queue), None)
+    if gap is not None:
+        del state["_messages"][gap[0] : gap[1]]
+        state[_LAYOUT] = _layout(queue) + 1
+        _generation[0] += 1
+
+
+def _read_messages(queue: Any) -> list[Any]:
+    """``Queue._messages`` while a mock is active: the list, its gap closed first."""
+    if _GAP in vars(queue):
+        _close_gap(queue)
+    return _stored_messages(queue)
+
+
+def _write_messages(queue: Any, messages: list[Any]) -> None:
+    """``queue._messages = ...`` (moto's delete and purge build a new list): any gap goes with it."""
+    state = vars(queue)
+    if state.pop(_GAP, None) is not None:
+        _gapped.pop(id(queue), None)
+    state["_messages"] = messages
+    state[_LAYOUT] = _layout(queue) + 1
+
+
 # -- moto hooks: waking pollers, and the queue counters moto recomputes per call --------------------
 _lock = threading.Lock()
 _active = 0
@@ -788,6 +904,8 @@ def _patch() -> None:
     models.camelcase_to_underscores = functools.lru_cache(maxsize=256)(
         models.camelcase_to_underscores
     )
+    # Every read of a queue's list from outside the poller sees it without the gap (see _compact).
+    models.Queue._messages = property(_read_messages, _write_messages)
     models.Queue.approximate_number_of_messages = property(lambda self: _counts(self)[0])
     models.Queue.approximate_number_of_messages_not_visible = property(
         lambda self: _counts(self)[1]
@@ -797,6 +915,10 @@ def _patch() -> None:
 
 def _unpatch() -> None:
     models = sqs_models()
+
+    for queue in list(_gapped.values()):
+        _close_gap(queue)
+    del models.Queue._messages
 
     models.Queue.add_message = _saved.pop("add_message")
     models.SQSBackend.change_message_visibility = _saved.pop("change_visibility")
