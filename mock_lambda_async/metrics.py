@@ -101,6 +101,14 @@ KINDS: tuple[str, ...] = tuple(
 #: Detail keys kept on entries but never rendered.
 _HIDDEN = frozenset({"record", "payload", "event"})
 
+#: A timeline entry as :class:`History` keeps it: ``(at, kind, function_name, request_id,
+#: detail items)``. A tuple of a datetime, strings and tuples of scalars holds nothing the garbage
+#: collector tracks, so after a young collection it stops tracking the tuple too: a drain of
+#: 100,000 messages leaves some 50,000 entries behind, and as objects they alone were enough to
+#: set off a full collection of the whole heap. :class:`TimelineEntry` objects are made on reading.
+_Items = tuple[tuple[str, Any], ...]
+_Row = tuple[datetime, str, str | None, str | None, _Items]
+
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Attempt:
@@ -216,6 +224,15 @@ class TimelineEntry:
         object.__setattr__(entry, "detail", detail)
         return entry
 
+    @classmethod
+    def _of(cls, row: _Row) -> TimelineEntry:
+        """The entry :class:`History` stored as ``row``."""
+        at, kind, function_name, request_id, items = row
+        return cls._sharing(at, kind, function_name, request_id, MappingProxyType(dict(items)))
+
+    def _row(self) -> _Row:
+        return (self.at, self.kind, self.function_name, self.request_id, _items(self.detail))
+
     def describe(self) -> str:
         """What happened, without the time and the function (``attempt 2 failed: ValueError: x``)."""
         detail = {k: v for k, v in self.detail.items() if k not in _HIDDEN and k != "qualifier"}
@@ -252,7 +269,13 @@ class Timeline(Sequence[TimelineEntry]):
     """
 
     def __init__(self, entries: Iterable[TimelineEntry] = ()) -> None:
-        self._entries = tuple(entries)
+        self._rows: tuple[_Row, ...] = tuple(entry._row() for entry in entries)
+
+    @classmethod
+    def _of_rows(cls, rows: Iterable[_Row]) -> Timeline:
+        timeline = cls()
+        timeline._rows = tuple(rows)
+        return timeline
 
     @overload
     def __getitem__(self, index: int) -> TimelineEntry: ...
@@ -260,14 +283,14 @@ class Timeline(Sequence[TimelineEntry]):
     def __getitem__(self, index: slice) -> Timeline: ...
     def __getitem__(self, index: int | slice) -> TimelineEntry | Timeline:
         if isinstance(index, slice):
-            return Timeline(self._entries[index])
-        return self._entries[index]
+            return Timeline._of_rows(self._rows[index])
+        return TimelineEntry._of(self._rows[index])
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._rows)
 
     def __iter__(self) -> Iterator[TimelineEntry]:
-        return iter(self._entries)
+        return map(TimelineEntry._of, self._rows)
 
     def select(
         self,
@@ -278,28 +301,27 @@ class Timeline(Sequence[TimelineEntry]):
     ) -> Timeline:
         """The entries of one ``kind`` and/or one function (name or ARN) and/or one request id."""
         name = function_name_of(function_name) if function_name else None
-        return Timeline(
-            entry
-            for entry in self._entries
-            if kind in (None, entry.kind)
-            and name in (None, entry.function_name)
-            and request_id in (None, entry.request_id)
+        return Timeline._of_rows(
+            row
+            for row in self._rows
+            if kind in (None, row[1]) and name in (None, row[2]) and request_id in (None, row[3])
         )
 
     def __str__(self) -> str:
-        if not self._entries:
+        if not self._rows:
             return "(nothing recorded)"
+        entries = list(self)
         lines: list[str] = []
         day: date | None = None
         index = 0
-        while index < len(self._entries):
-            entry = self._entries[index]
+        while index < len(entries):
+            entry = entries[index]
             if entry.at.date() != day:
                 day = entry.at.date()
                 suffix = " (virtual time, UTC)" if not lines else ""
                 lines.append(f"{day.isoformat()}{suffix}")
             line = entry.render()
-            follower = self._entries[index + 1] if index + 1 < len(self._entries) else None
+            follower = entries[index + 1] if index + 1 < len(entries) else None
             if follower is not None and _continues(entry, follower):
                 line = f"{line}; {follower.describe()}"
                 index += 1
@@ -308,7 +330,7 @@ class Timeline(Sequence[TimelineEntry]):
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<Timeline of {len(self._entries)} entries>"
+        return f"<Timeline of {len(self._rows)} entries>"
 
 
 def _continues(entry: TimelineEntry, follower: TimelineEntry) -> bool:
@@ -509,9 +531,9 @@ class History:
     even when a nested invocation finishes first.
 
     Compact: a test may queue 100,000 events, each leaving attempts and entries behind. Entries
-    recorded at the same virtual millisecond share one ``at`` datetime, and entries whose detail
-    holds only scalars (``{"trigger": "async", "attempt": 1}``) share one read-only mapping; both
-    are immutable, so sharing them changes nothing a reader can see.
+    are kept as plain tuples (see ``_Row``); those recorded at the same virtual millisecond share
+    one ``at`` datetime, and those whose detail holds only scalars (``{"trigger": "async",
+    "attempt": 1}``) share one dict, which readers only see through a read-only mapping.
     """
 
     #: Distinct shared detail mappings kept before the cache starts over (bounds its memory).
@@ -520,12 +542,12 @@ class History:
     def __init__(self, controller: LambdaAsyncController) -> None:
         self.controller = controller
         self._attempts: list[Attempt] = []
-        self._entries: list[TimelineEntry] = []
+        self._entries: list[_Row] = []
         #: id of a running attempt's token -> its index in (_attempts, _entries).
         self._running: dict[int, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._at: tuple[int, datetime] | None = None
-        self._details: dict[tuple[Any, ...], MappingProxyType[str, Any]] = {}
+        self._details: dict[tuple[Any, ...], _Items] = {}
 
     def _now(self) -> datetime:
         """The virtual time now, one datetime object per millisecond."""
@@ -542,18 +564,19 @@ class History:
         function_name: str | None,
         request_id: str | None,
         detail: dict[str, Any],
-    ) -> TimelineEntry:
+    ) -> _Row:
         """A timeline entry; a detail of scalars is shared with earlier entries holding the same."""
         if not all(type(value) in _SCALARS for value in detail.values()):
-            return TimelineEntry(at, kind, function_name, request_id, detail)
+            return (at, kind, function_name, request_id, _items(detail))
         # Types are part of the key: ``1``, ``1.0`` and ``True`` are equal but render differently.
-        key = tuple((name, type(value), value) for name, value in detail.items())
+        # By name, so the key holds only strings and scalars too (see ``_Row``).
+        key = tuple([(name, type(value).__name__, value) for name, value in detail.items()])
         shared = self._details.get(key)
         if shared is None:
             if len(self._details) >= self.DETAIL_CACHE_SIZE:
                 self._details.clear()
-            shared = self._details[key] = MappingProxyType(dict(detail))
-        return TimelineEntry._sharing(at, kind, function_name, request_id, shared)
+            shared = self._details[key] = _items(detail)
+        return (at, kind, function_name, request_id, shared)
 
     @property
     def attempts(self) -> Sequence[Attempt]:
@@ -563,11 +586,6 @@ class History:
         stays valid and ``attempts[i].result is None`` means attempt ``i`` is still running.
         """
         return self._attempts
-
-    @property
-    def entries(self) -> Sequence[TimelineEntry]:
-        """The live entry list (for engines; tests use :meth:`timeline`)."""
-        return self._entries
 
     def start_attempt(
         self,
@@ -646,7 +664,7 @@ class History:
         entry = self._entry(self._now(), kind, function_name, request_id, detail)
         with self._lock:
             self._entries.append(entry)
-        return entry
+        return TimelineEntry._of(entry)
 
     def invocations(self, function_name: str | None = None) -> list[Attempt]:
         """Every attempt in start order, optionally of one function (name or ARN)."""
@@ -656,10 +674,16 @@ class History:
 
     def timeline(self) -> Timeline:
         with self._lock:
-            return Timeline(self._entries)
+            return Timeline._of_rows(self._entries)
 
     def render(self) -> str:
         return str(self.timeline())
+
+
+def _items(detail: Mapping[str, Any]) -> _Items:
+    """A detail as the tuple of its items; built from a list, so each item exists before the tuple
+    (the collector untracks a tuple only after the tuples in it, in the order they were made)."""
+    return tuple([(name, value) for name, value in detail.items()])
 
 
 #: Detail value types an entry may share with other entries (immutable scalars).
