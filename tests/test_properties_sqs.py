@@ -178,6 +178,7 @@ def test_messages_beyond_the_first_round_that_all_fail_the_filter_are_all_delete
     second_mapping=st.booleans(),
     max_concurrency=st.one_of(st.none(), st.integers(min_value=2, max_value=5)),
     duration=st.sampled_from([0, 5]),
+    fifo=st.booleans(),
 )
 def test_a_backlog_read_while_it_drains_leaves_every_message_accounted_for(
     lam: Any,
@@ -188,18 +189,23 @@ def test_a_backlog_read_while_it_drains_leaves_every_message_accounted_for(
     second_mapping: bool,
     max_concurrency: int | None,
     duration: int,
+    fifo: bool,
 ) -> None:
     # Rounds take batches from the front of a backlog while the handlers read the same queue.
     lam.auto_drain = False
-    suffix = f"{next(_names)}"
+    suffix = f"{next(_names)}" + (".fifo" if fifo else "")
+    fifo_attributes = {"FifoQueue": "true"} if fifo else {}
     sqs = client("sqs")
-    dlq_url = sqs.create_queue(QueueName=f"backlog-dlq-{suffix}")["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName=f"backlog-dlq-{suffix}", Attributes=fifo_attributes)[
+        "QueueUrl"
+    ]
     dlq_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:backlog-dlq-{suffix}"
     url = sqs.create_queue(
         QueueName=f"backlog-{suffix}",
         Attributes={
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}),
             "VisibilityTimeout": "5",
+            **fifo_attributes,
         },
     )["QueueUrl"]
 
@@ -211,7 +217,9 @@ def test_a_backlog_read_while_it_drains_leaves_every_message_accounted_for(
         failed = [r["messageId"] for r in event["Records"] if int(r["body"]) in failing]
         return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
 
-    names = [f"backlog-{suffix}-{n}" for n in range(2 if second_mapping else 1)]
+    names = [
+        f"backlog-{suffix.removesuffix('.fifo')}-{n}" for n in range(2 if second_mapping else 1)
+    ]
     for name in names:
         lam.add_function(name, handler)
         if duration:
@@ -227,9 +235,15 @@ def test_a_backlog_read_while_it_drains_leaves_every_message_accounted_for(
     lam.drain()
     sent: list[str] = []
     for first in range(0, count, 10):
-        entries = [
+        entries: list[dict[str, Any]] = [
             {"Id": str(n), "MessageBody": str(n)} for n in range(first, min(first + 10, count))
         ]
+        if fifo:
+            # Three message groups; each message its own deduplication id.
+            entries = [
+                {**e, "MessageGroupId": f"g{int(e['Id']) % 3}", "MessageDeduplicationId": e["Id"]}
+                for e in entries
+            ]
         sent += [
             e["MessageId"]
             for e in sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]
