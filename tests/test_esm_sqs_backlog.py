@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from moto import mock_aws
 from test_esm_sqs import (
     add_function,
     bodies_in,
@@ -20,6 +21,8 @@ from test_esm_sqs import (
     map_queue,
     queue,
 )
+
+from mock_lambda_async import mock_lambda_async
 
 pytestmark = pytest.mark.lambda_async(auto_drain=False)
 
@@ -104,3 +107,15 @@ def test_two_mappings_draining_one_backlog_deliver_each_message_once(lam: Any) -
     )
     assert got == Counter(bodies)
     assert delivered(lam, "one") and delivered(lam, "two")
+
+
+def test_moto_alone_sees_the_backlog_a_mock_left_mid_drain() -> None:
+    with mock_aws():
+        with mock_lambda_async(auto_drain=False) as lam:
+            url, arn = queue()
+            map_queue(add_function(lam), arn, BatchSize=1, ScalingConfig={"MaximumConcurrency": 2})
+            lam.set_duration("worker", 10)
+            fill(url, 12)
+            lam.advance(10)  # two deleted, two in flight
+        assert counts(url) == (8, 2)
+        assert sorted(bodies_in(url), key=int) == [str(n) for n in range(4, 12)]
