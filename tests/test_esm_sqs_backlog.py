@@ -8,6 +8,7 @@ behind them may be lost or delivered twice.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -68,6 +69,32 @@ def test_a_handler_receiving_from_its_own_queue_never_gets_a_deleted_message(lam
     for index, (_, received) in enumerate(calls):
         deleted = set(order[: index - index % 5])  # the batches of earlier rounds
         assert deleted.isdisjoint(received), (index, received)
+
+
+def test_a_handler_s_threads_reading_its_own_queue_at_once_never_get_a_deleted_message(
+    lam: Any,
+) -> None:
+    url, arn = queue()
+    calls: list[tuple[str, list[str]]] = []
+
+    def peek(_: int) -> list[str]:
+        response = client("sqs").receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0
+        )
+        return [m["Body"] for m in response.get("Messages", [])]
+
+    def peeking(event: dict[str, Any], context: Any) -> None:
+        with ThreadPoolExecutor(4) as pool:
+            received = [body for bodies in pool.map(peek, range(4)) for body in bodies]
+        calls.append((event["Records"][0]["body"], received))
+
+    map_queue(add_function(lam, handler=peeking), arn, BatchSize=1)
+    bodies = fill(url, 30)
+    lam.drain()
+    order = [body for body, _ in calls]
+    assert sorted(order, key=int) == bodies
+    for index, (_, received) in enumerate(calls):
+        assert set(order[: index - index % 5]).isdisjoint(received), (index, received)
 
 
 def test_the_test_reading_the_queue_mid_drain_sees_what_is_left(lam: Any) -> None:

@@ -673,6 +673,7 @@ _LAYOUT = "_mock_lambda_async_layout"
 _NO_GAP = (sys.maxsize, sys.maxsize)
 #: Queues whose list holds a gap, by id (closed before the hooks come off).
 _gapped: dict[int, Any] = {}
+_gap_lock = threading.Lock()
 
 
 def _stored_messages(queue: Any) -> list[Any]:
@@ -751,11 +752,16 @@ def _past_gap(position: int, gap: tuple[int, int]) -> int:
 
 
 def _close_gap(queue: Any) -> None:
-    state = vars(queue)
-    gap = state.pop(_GAP, None)
-    _gapped.pop(id(queue), None)
-    if gap is not None:
+    # Locked, and the gap forgotten only once closed: a handler's threads may read the queue
+    # at once, and none may see the list before the gap is gone.
+    with _gap_lock:
+        state = vars(queue)
+        gap = state.get(_GAP)
+        if gap is None:
+            return
         del state["_messages"][gap[0] : gap[1]]
+        del state[_GAP]
+        _gapped.pop(id(queue), None)
         state[_LAYOUT] = _layout(queue) + 1
         _generation[0] += 1
 
