@@ -49,20 +49,26 @@ def test_a_handler_counting_its_own_queue_sees_each_round_s_deletions(lam: Any) 
     assert seen == [(7, 5)] * 5 + [(2, 5)] * 5 + [(0, 2)] * 2
 
 
-def test_a_handler_receiving_from_its_own_queue_never_gets_a_deleted_message(lam: Any) -> None:
+def peek(url: str) -> list[str]:
+    """The bodies one ReceiveMessage returns, leaving the messages visible."""
+    response = client("sqs").receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0
+    )
+    return [m["Body"] for m in response.get("Messages", [])]
+
+
+def assert_peeking_never_gets_a_deleted_message(lam: Any, count: int, threads: int) -> None:
+    """A handler of batches of one peeks at its own queue from ``threads`` threads at once."""
     url, arn = queue()
     calls: list[tuple[str, list[str]]] = []
 
     def peeking(event: dict[str, Any], context: Any) -> None:
-        response = client("sqs").receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0
-        )
-        calls.append(
-            (event["Records"][0]["body"], [m["Body"] for m in response.get("Messages", [])])
-        )
+        with ThreadPoolExecutor(threads) as pool:
+            received = [body for bodies in pool.map(peek, [url] * threads) for body in bodies]
+        calls.append((event["Records"][0]["body"], received))
 
     map_queue(add_function(lam, handler=peeking), arn, BatchSize=1)
-    bodies = fill(url, 12)
+    bodies = fill(url, count)
     lam.drain()
     order = [body for body, _ in calls]
     assert sorted(order, key=int) == bodies
@@ -71,30 +77,14 @@ def test_a_handler_receiving_from_its_own_queue_never_gets_a_deleted_message(lam
         assert deleted.isdisjoint(received), (index, received)
 
 
+def test_a_handler_receiving_from_its_own_queue_never_gets_a_deleted_message(lam: Any) -> None:
+    assert_peeking_never_gets_a_deleted_message(lam, 12, threads=1)
+
+
 def test_a_handler_s_threads_reading_its_own_queue_at_once_never_get_a_deleted_message(
     lam: Any,
 ) -> None:
-    url, arn = queue()
-    calls: list[tuple[str, list[str]]] = []
-
-    def peek(_: int) -> list[str]:
-        response = client("sqs").receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0
-        )
-        return [m["Body"] for m in response.get("Messages", [])]
-
-    def peeking(event: dict[str, Any], context: Any) -> None:
-        with ThreadPoolExecutor(4) as pool:
-            received = [body for bodies in pool.map(peek, range(4)) for body in bodies]
-        calls.append((event["Records"][0]["body"], received))
-
-    map_queue(add_function(lam, handler=peeking), arn, BatchSize=1)
-    bodies = fill(url, 30)
-    lam.drain()
-    order = [body for body, _ in calls]
-    assert sorted(order, key=int) == bodies
-    for index, (_, received) in enumerate(calls):
-        assert set(order[: index - index % 5]).isdisjoint(received), (index, received)
+    assert_peeking_never_gets_a_deleted_message(lam, 30, threads=4)
 
 
 def test_the_test_reading_the_queue_mid_drain_sees_what_is_left(lam: Any) -> None:
