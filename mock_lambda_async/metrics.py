@@ -533,10 +533,10 @@ class History:
     Compact: a test may queue 100,000 events, each leaving attempts and entries behind. Entries
     are kept as plain tuples (see ``_Row``); those recorded at the same virtual millisecond share
     one ``at`` datetime, and those whose detail holds only scalars (``{"trigger": "async",
-    "attempt": 1}``) share one dict, which readers only see through a read-only mapping.
+    "attempt": 1}``) share one tuple of its items. Readers get each detail as a read-only mapping.
     """
 
-    #: Distinct shared detail mappings kept before the cache starts over (bounds its memory).
+    #: Distinct shared details kept before the cache starts over (bounds its memory).
     DETAIL_CACHE_SIZE = 4096
 
     def __init__(self, controller: LambdaAsyncController) -> None:

@@ -731,17 +731,24 @@ def _compact(
         return 0, start, end
     cut = start + len(kept)
     messages[start:cut] = kept
-    state = vars(queue)
     if end == len(messages):
         del messages[cut:]  # nothing behind the range: nothing to keep in place
+        _relaid(queue, None)
+        return removed, start, cut
+    _relaid(queue, (cut, end))
+    return removed, start, end
+
+
+def _relaid(queue: Any, gap: tuple[int, int] | None) -> None:
+    """Record that positions in the queue's stored list moved, and where its gap now is."""
+    state = vars(queue)
+    if gap is None:
         state.pop(_GAP, None)
         _gapped.pop(id(queue), None)
-        end = cut
     else:
-        state[_GAP] = (cut, end)
+        state[_GAP] = gap
         _gapped[id(queue)] = queue
     state[_LAYOUT] = _layout(queue) + 1
-    return removed, start, end
 
 
 def _past_gap(position: int, gap: tuple[int, int]) -> int:
@@ -760,9 +767,7 @@ def _close_gap(queue: Any) -> None:
         if gap is None:
             return
         del state["_messages"][gap[0] : gap[1]]
-        del state[_GAP]
-        _gapped.pop(id(queue), None)
-        state[_LAYOUT] = _layout(queue) + 1
+        _relaid(queue, None)
         _generation[0] += 1
 
 
@@ -775,11 +780,8 @@ def _read_messages(queue: Any) -> list[Any]:
 
 def _write_messages(queue: Any, messages: list[Any]) -> None:
     """``queue._messages = ...`` (moto's delete and purge build a new list): any gap goes with it."""
-    state = vars(queue)
-    if state.pop(_GAP, None) is not None:
-        _gapped.pop(id(queue), None)
-    state["_messages"] = messages
-    state[_LAYOUT] = _layout(queue) + 1
+    vars(queue)["_messages"] = messages
+    _relaid(queue, None)
 
 
 # -- moto hooks: waking pollers, and the queue counters moto recomputes per call --------------------
