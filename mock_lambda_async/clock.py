@@ -72,6 +72,8 @@ class Scheduler:
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
         self._heap: list[_Due] = []
+        #: Items that run when time passes them but never keep ``drain()`` going (schedules).
+        self._timers: list[_Due] = []
         self._seq = itertools.count()
         self._pollers: list[Poller] = []
         self._poll_hints: dict[int, int | None] = {}
@@ -94,6 +96,16 @@ class Scheduler:
 
     def call_soon(self, action: Callable[[], None], label: str = "") -> _Due:
         return self.call_at(self.clock.now_ms(), action, label)
+
+    def call_when_passed(self, due_ms: int, action: Callable[[], None], label: str = "") -> _Due:
+        """Run ``action`` when virtual time is let pass ``due_ms``: by ``advance``, or by a settle
+        reaching it. A recurring schedule is never pending work: ``drain()`` does not run it
+        (it would never end), and a timer whose time a drain jumped over runs at the next
+        ``advance`` or settle, late; its owner decides what a late run means."""
+        with self._lock:
+            item = _Due(max(due_ms, self.clock.now_ms()), next(self._seq), action, label)
+            heapq.heappush(self._timers, item)
+            return item
 
     @staticmethod
     def cancel(item: _Due) -> None:
@@ -188,10 +200,29 @@ class Scheduler:
             self._owner = None
             self._idle.notify_all()
 
+    def _next_timer_ms(self) -> int | None:
+        with self._lock:
+            while self._timers and self._timers[0].cancelled:
+                heapq.heappop(self._timers)
+            return self._timers[0].due_ms if self._timers else None
+
     def _run(self, limit_ms: int | None) -> int:
         steps = 0
         while steps < self.MAX_STEPS:
             due = self.next_due_ms()
+            # Timers run only where time is let pass (``advance``, a settle up to now): a drain
+            # runs pending work, and time it jumps over is no schedule's time (see
+            # ``call_when_passed``).
+            timer = self._next_timer_ms() if limit_ms is not None else None
+            if (
+                timer is not None
+                and limit_ms is not None
+                and timer <= limit_ms
+                and (due is None or timer < due)
+            ):
+                self.clock.move_to_ms(timer)
+                steps += self._run_timer()
+                continue
             if due is None or (limit_ms is not None and due > limit_ms):
                 break
             self.clock.move_to_ms(due)
@@ -204,6 +235,13 @@ class Scheduler:
         if limit_ms is not None:
             self.clock.move_to_ms(limit_ms)
         return steps
+
+    def _run_timer(self) -> int:
+        with self._lock:
+            item = heapq.heappop(self._timers)
+        if not item.cancelled:
+            item.action()
+        return 1
 
     def _run_one(self, now_ms: int) -> int:
         with self._lock:

@@ -33,6 +33,7 @@ from .interception import interceptor
 from .metrics import Attempt, History, MotoWrites, Timeline, TimelineEntry
 
 if TYPE_CHECKING:
+    from .deploy import Stack
     from .faults import Fault, Faults
 
 __all__ = ["LambdaAsyncController", "MockLambdaAsync", "get_controller", "mock_lambda_async"]
@@ -215,12 +216,88 @@ class LambdaAsyncController:
         ``Environment``, ``DeadLetterConfig``, ``Publish`` …). Returns the ``CreateFunction``
         response, so ``GetFunction``/``ListFunctions`` see the function like any other.
         """
-        import boto3
-
         from .functions import function_arn
         from .runtime import Runtime
 
         region = region or _default_region()
+        response = self._create_function(
+            name,
+            region,
+            runtime,
+            role,
+            Handler=config.pop("Handler", "index.handler"),
+            Code={"ZipFile": _placeholder_zip(name)},
+            **config,
+        )
+        arn = function_arn(region, response["FunctionArn"].split(":")[4], name)
+        self.state(Runtime).register_callable(arn, handler, response["CodeSha256"])
+        return response
+
+    def deploy_function(
+        self,
+        name: str,
+        source: str | os.PathLike[str],
+        handler: str = "app.handler",
+        *,
+        region: str | None = None,
+        runtime: str = "python3.12",
+        role: str | None = None,
+        **config: Any,
+    ) -> dict[str, Any]:
+        """Create function ``name`` from the folder (or single file) ``source``, zipped as a build
+        would zip it; it runs like any zip-deployed function (its own modules, cold starts).
+
+        ``config`` takes ``CreateFunction``'s other parameters; the execution role is created if
+        none is given. Returns the ``CreateFunction`` response.
+        """
+        from .deploy import zip_source
+
+        package = zip_source(source)
+        return self._create_function(
+            name,
+            region or _default_region(),
+            runtime,
+            role,
+            Handler=handler,
+            Code={"ZipFile": package},
+            **config,
+        )
+
+    def deploy(
+        self,
+        template: str | os.PathLike[str] | dict[str, Any],
+        *,
+        stack_name: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        region: str | None = None,
+    ) -> Stack:
+        """Deploy a SAM, CDK or CloudFormation template through moto's CloudFormation.
+
+        ``template`` is a path (a YAML or JSON file, a ``cdk.out`` folder or a template in one),
+        the template's text, or a dict. Local code is zipped and uploaded first, as ``sam
+        package``/``cdk deploy`` would; a SAM template is transformed with aws-sam-translator.
+        Every resource then behaves as it does when created through boto3. Returns the
+        :class:`~mock_lambda_async.deploy.Stack` (``outputs``, ``resources``); a resource type or
+        intrinsic function that cannot be deployed faithfully raises ``TemplateError`` naming it.
+        """
+        import boto3
+
+        from .deploy import deploy_template
+
+        region = region or _default_region()
+        return deploy_template(
+            lambda service: self._client(boto3, service, region),
+            template,
+            stack_name=stack_name,
+            parameters=parameters,
+        )
+
+    def _create_function(
+        self, name: str, region: str, runtime: str, role: str | None, **request: Any
+    ) -> dict[str, Any]:
+        """``CreateFunction`` through boto3, with the default execution role if none is named."""
+        import boto3
+
         if role is None:
             iam = self._client(boto3, "iam", region)
             try:
@@ -231,16 +308,9 @@ class LambdaAsyncController:
                 )["Role"]["Arn"]
         client = self._client(boto3, "lambda", region)
         response: dict[str, Any] = client.create_function(
-            FunctionName=name,
-            Runtime=runtime,
-            Role=role,
-            Handler=config.pop("Handler", "index.handler"),
-            Code={"ZipFile": _placeholder_zip(name)},
-            **config,
+            FunctionName=name, Runtime=runtime, Role=role, **request
         )
         response.pop("ResponseMetadata", None)
-        arn = function_arn(region, response["FunctionArn"].split(":")[4], name)
-        self.state(Runtime).register_callable(arn, handler, response["CodeSha256"])
         return response
 
     def _client(self, boto3: Any, service: str, region: str) -> Any:
