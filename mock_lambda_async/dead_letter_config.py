@@ -49,6 +49,8 @@ __all__ = [
     "forward_to_moto",
     "invalid_parameter",
     "minimum_unreserved",
+    "set_dead_letter_target",
+    "set_reserved_concurrency",
     "sns_topic_exists",
     "sqs_queue_exists",
 ]
@@ -155,6 +157,13 @@ def echo_function_configuration(configuration: dict[str, Any]) -> dict[str, Any]
 
 def _set_target(moto_fn: Any, target: str | None) -> None:
     setattr(moto_fn, _DLQ_ATTRIBUTE, target or None)
+
+
+def set_dead_letter_target(account_id: str, region: str, name: str, target: str | None) -> None:
+    """Set the DLQ of every version of a function (a CloudFormation ``AWS::Lambda::Function``
+    is created or updated as a whole)."""
+    for moto_fn in _versions_of(account_id, region, name):
+        _set_target(moto_fn, target)
 
 
 def check_dead_letter_target(target: str, region: str, *, on_create: bool) -> None:
@@ -403,6 +412,11 @@ def _unqualified_function(call: Call) -> tuple[str, str, str]:
 def _reserved(moto_fn: Any) -> int | None:
     value = getattr(moto_fn, "reserved_concurrency", None)
     return None if value is None else int(value)
+
+
+def set_reserved_concurrency(account_id: str, region: str, name: str, value: int | None) -> None:
+    """Reserve ``value`` for the function as a whole (``None``: no reservation)."""
+    _set_reserved(account_id, region, name, value)
 
 
 def _set_reserved(account_id: str, region: str, name: str, value: int | None) -> None:

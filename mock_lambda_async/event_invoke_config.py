@@ -12,9 +12,11 @@ Every message and the order of checks come from AWS-validated snapshots (``test_
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .dead_letter_config import (
@@ -25,6 +27,7 @@ from .dead_letter_config import (
 )
 from .functions import (
     ResolvedFunction,
+    function_arn,
     function_exists,
     lambda_backend,
     length_and_pattern_problems,
@@ -120,43 +123,135 @@ def _owner(fn: ResolvedFunction) -> Any:
     return moto_function(fn.account_id, fn.region, fn.name, fn.config_qualifier)
 
 
+#: Attributes the mock adds to moto's ``EventInvokeConfig``: its virtual-clock time, its list order.
+_MODIFIED_MS = "_mock_lambda_async_last_modified_ms"
+_ORDER = "_mock_lambda_async_order"
+
+
 class EventInvokeConfigs:
-    """The controller's configs, by qualified ARN (``...:function:f:$LATEST``, ``:1``, ``:alias``)."""
+    """The configs as moto stores them: on moto's object of each qualifier.
+
+    moto keeps a function version's config in ``LambdaFunction.event_invoke_config`` (a list, whose
+    first entry it answers with); we keep the same list on the ``$LATEST`` function, each version,
+    and each alias (moto has no place for an alias's config: the list is added to its object). So a
+    config put with plain moto applies under the mock, one put under the mock is moto's after it,
+    and deleting a function, version or alias takes its config with it.
+    """
 
     def __init__(self, controller: LambdaAsyncController) -> None:
         self.controller = controller
-        self._configs: dict[str, EventInvokeConfig] = {}
-
-    def _live(self, config: EventInvokeConfig) -> bool:
-        owner = _owner(config.function)
-        return owner is not None and owner is config.owner
 
     def get(self, fn: ResolvedFunction) -> EventInvokeConfig | None:
         """The config of the qualifier ``fn`` was named by, if it still exists."""
-        config = self._configs.get(fn.qualified_arn)
-        if config is None:
+        owner = _owner(fn)
+        stored = getattr(owner, "event_invoke_config", None) if owner is not None else None
+        if not stored or not _belongs_to(stored[0], fn):
             return None
-        if not self._live(config):
-            del self._configs[fn.qualified_arn]
-            return None
-        return config
+        return _from_moto(fn, owner, stored[0])
 
     def put(self, config: EventInvokeConfig) -> None:
-        self._configs[config.function_arn] = config
+        current = getattr(config.owner, "event_invoke_config", None) or []
+        order = getattr(current[0], _ORDER, None) if current else None
+        config.owner.event_invoke_config = [_to_moto(config, order)]
 
     def delete(self, fn: ResolvedFunction) -> None:
-        self._configs.pop(fn.qualified_arn, None)
+        owner = _owner(fn)
+        if owner is not None:
+            owner.event_invoke_config = []
 
     def of_function(self, account_id: str, region: str, name: str) -> Iterator[EventInvokeConfig]:
-        """Every live config of one function, in the order they were first put."""
-        for config in list(self._configs.values()):
-            fn = config.function
-            if (fn.account_id, fn.region, fn.name) != (account_id, region, name):
-                continue
-            if self._live(config):
-                yield config
-            else:
-                del self._configs[config.function_arn]
+        """Every config of one function, in the order they were first put."""
+        backend = lambda_backend(account_id, region)
+        entry = backend._lambdas._functions.get(name)
+        if entry is None:
+            return
+        qualifiers: list[tuple[str, str | None]] = [("$LATEST", None)]
+        qualifiers += [(str(v.version), None) for v in entry["versions"]]
+        unqualified = function_arn(region, account_id, name)
+        for alias_name, alias in backend._lambdas._aliases.get(unqualified, {}).items():
+            version = str(alias.function_version)
+            qualifiers.append(("$LATEST" if version.lower() == "$latest" else version, alias_name))
+        found = []
+        for version, alias in qualifiers:
+            fn = ResolvedFunction(account_id, region, name, alias or version, version, alias)
+            config = self.get(fn)
+            if config is not None:
+                found.append(config)
+        found.sort(key=lambda config: getattr(_stored(config), _ORDER, 0) or 0)
+        yield from found
+
+
+def _belongs_to(stored: Any, fn: ResolvedFunction) -> bool:
+    """Whether moto's stored config was put on ``fn``'s qualifier.
+
+    moto's ``PublishVersion`` copies ``$LATEST`` with its config into the version; AWS gives a new
+    version no config (recorded), so a copy (its ARN names another qualifier) does not count.
+    """
+    qualifier = fn.alias or fn.version
+    arns = {function_arn(fn.region, fn.account_id, fn.name, qualifier)}
+    if qualifier == "$LATEST":
+        arns.add(fn.unqualified_arn)
+    return stored.arn in arns
+
+
+def _stored(config: EventInvokeConfig) -> Any:
+    stored = getattr(config.owner, "event_invoke_config", None) or [None]
+    return stored[0]
+
+
+def _to_moto(config: EventInvokeConfig, order: int | None) -> Any:
+    """moto's ``EventInvokeConfig`` for ``config`` (moto's own checks are older than AWS's: skipped)."""
+    from moto.awslambda.models import EventInvokeConfig as MotoConfig
+
+    settings: dict[str, Any] = {}
+    if config.maximum_retry_attempts is not None:
+        settings["MaximumRetryAttempts"] = config.maximum_retry_attempts
+    if config.maximum_event_age_s is not None:
+        settings["MaximumEventAgeInSeconds"] = config.maximum_event_age_s
+    settings["DestinationConfig"] = config.render()["DestinationConfig"]
+    stored = MotoConfig.__new__(MotoConfig)
+    stored.config = settings
+    stored.arn = config.function_arn
+    stored.last_modified = datetime.fromtimestamp(
+        config.last_modified_ms / 1000, timezone.utc
+    ).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    setattr(stored, _MODIFIED_MS, config.last_modified_ms)
+    setattr(stored, _ORDER, order if order is not None else next(_PUT_ORDER))
+    return stored
+
+
+_PUT_ORDER = itertools.count(1)
+
+
+def _from_moto(fn: ResolvedFunction, owner: Any, stored: Any) -> EventInvokeConfig:
+    """The mock's view of moto's stored config (one moto itself stored has no virtual time)."""
+    settings = stored.config if isinstance(stored.config, dict) else {}
+    destinations = settings.get("DestinationConfig") or {}
+    modified_ms = getattr(stored, _MODIFIED_MS, None)
+    if modified_ms is None:
+        modified_ms = _moto_time_ms(stored.last_modified)
+
+    def number(key: str) -> int | None:
+        value = settings.get(key)
+        return None if value is None else int(value)
+
+    return EventInvokeConfig(
+        function=fn,
+        owner=owner,
+        last_modified_ms=modified_ms,
+        maximum_retry_attempts=number("MaximumRetryAttempts"),
+        maximum_event_age_s=number("MaximumEventAgeInSeconds"),
+        on_success=(destinations.get("OnSuccess") or {}).get("Destination") or None,
+        on_failure=(destinations.get("OnFailure") or {}).get("Destination") or None,
+    )
+
+
+def _moto_time_ms(text: Any) -> int:
+    """moto's ``LastModified`` text (``2024-01-01T00:00:00.000+0000``) in epoch milliseconds."""
+    try:
+        return round(datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000)
+    except ValueError:
+        return 0
 
 
 def settings_for(controller: LambdaAsyncController, fn: ResolvedFunction) -> AsyncSettings:
@@ -384,15 +479,6 @@ def _named_function(call: Call, not_found: str) -> ResolvedFunction:
     )
 
 
-def _config(call: Call, fn: ResolvedFunction, **settings: Any) -> EventInvokeConfig:
-    return EventInvokeConfig(
-        function=fn,
-        owner=_owner(fn),
-        last_modified_ms=call.controller.clock.now_ms(),
-        **settings,
-    )
-
-
 @operation("lambda", "PutFunctionEventInvokeConfig")
 def put_function_event_invoke_config(call: Call) -> Reply:
     """Put replaces the whole config: settings left out are removed (API reference, recorded)."""
@@ -400,18 +486,28 @@ def put_function_event_invoke_config(call: Call) -> Reply:
     params = call.params
     _require_settings(params)
     fn = _named_function(call, _FUNCTION_MISSING)
+    config = put_config(call.controller, fn, params)
+    return json_reply(200, config.render())
+
+
+def put_config(
+    controller: LambdaAsyncController, fn: ResolvedFunction, params: dict[str, Any]
+) -> EventInvokeConfig:
+    """Check ``params``' destinations and store them with its settings as ``fn``'s whole config
+    (``PutFunctionEventInvokeConfig``; also a CloudFormation ``AWS::Lambda::EventInvokeConfig``)."""
     destinations = _requested_destinations(params)
     _check_destinations(fn, destinations)
-    config = _config(
-        call,
-        fn,
+    config = EventInvokeConfig(
+        function=fn,
+        owner=_owner(fn),
+        last_modified_ms=controller.clock.now_ms(),
         maximum_retry_attempts=params.get("MaximumRetryAttempts"),
         maximum_event_age_s=params.get("MaximumEventAgeInSeconds"),
         on_success=destinations["OnSuccess"],
         on_failure=destinations["OnFailure"],
     )
-    call.controller.state(EventInvokeConfigs).put(config)
-    return json_reply(200, config.render())
+    controller.state(EventInvokeConfigs).put(config)
+    return config
 
 
 @operation("lambda", "UpdateFunctionEventInvokeConfig")

@@ -175,9 +175,11 @@ class ResolvedFunction:
 
 
 def lambda_backend(account_id: str, region: str) -> Any:
-    from moto.awslambda.models import lambda_backends
+    """The Lambda backend moto itself serves requests from: its Docker-less backend under
+    ``mock_aws(config={"lambda": {"use_docker": False}})``, the normal one otherwise."""
+    from moto.awslambda.utils import get_backend
 
-    return lambda_backends[account_id][region]
+    return get_backend(account_id, region)
 
 
 def moto_function(account_id: str, region: str, name: str, version: str) -> Any | None:

@@ -16,8 +16,8 @@ no batch starts after the call.
 
 from __future__ import annotations
 
+import contextlib
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,12 +25,19 @@ from ..functions import (
     ResolvedFunction,
     function_arn,
     parse_function_name,
-    partition_of,
     resolve,
     validation_exception,
 )
 from ..interception import AwsError, Call, Reply, json_reply, operation
+from ..mock import on_start
 from .filtering import parse_filter_criteria
+from .moto_mappings import (
+    MOTO_ATTRIBUTES,
+    all_moto_mappings,
+    hold_moto_backend,
+    moto_mappings,
+    new_moto_mapping,
+)
 from .sqs import SqsPoller, sqs_queue
 from .streams import StreamPoller
 
@@ -133,6 +140,8 @@ class EventSourceMapping:
     function_arn: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     deleted: bool = False
+    #: moto's ``EventSourceMapping``, the stored mapping this state belongs to.
+    moto: Any = None
 
 
 class MappingPoller(Protocol):
@@ -144,16 +153,97 @@ class MappingPoller(Protocol):
 
 
 class MappingRegistry:
-    """Per-controller mappings by UUID, and the pollers of the enabled ones."""
+    """The mock's state beside each of moto's mappings (by UUID), and the enabled ones' pollers.
+
+    moto's store is the only list of mappings (:mod:`.moto_mappings`): a mapping exists while
+    moto holds it, and what the mock knows of one (its transition state, its poller) is found
+    by its UUID. A mapping the mock has not seen yet (made before it started, or by moto's
+    CloudFormation) is taken up the first time it is looked at, or when moto's API makes it.
+    """
 
     def __init__(self, controller: LambdaAsyncController) -> None:
         self.controller = controller
         self.mappings: dict[str, EventSourceMapping] = {}
         self.pollers: dict[str, MappingPoller] = {}
+        self._release = hold_moto_backend(self._moto_changed)
+        for _, moto_mapping in all_moto_mappings():
+            self.view(moto_mapping)
+
+    # -- moto's objects -------------------------------------------------------------------------
+    def view(self, moto_mapping: Any, *, state: str | None = None) -> EventSourceMapping | None:
+        """The mock's state for moto's ``moto_mapping``, taken up (and polled) on first sight.
+
+        ``state`` is the transition a mapping moto's API just made starts in; without it a mapping
+        first seen is settled (it existed before the mock). ``None`` for a mapping the mock cannot
+        run (its function is gone): moto's own view of it is shown then.
+        """
+        known = self.mappings.get(moto_mapping.uuid)
+        if known is not None and known.moto is moto_mapping:
+            return known
+        try:
+            source = _parse_source(str(moto_mapping.event_source_arn))
+            fn = resolve(
+                str(moto_mapping.function_arn), moto_mapping.region, moto_mapping.account_id
+            )
+        except AwsError:
+            return None
+        enabled = _flag(moto_mapping.enabled)
+        mapping = EventSourceMapping(
+            uuid=moto_mapping.uuid,
+            arn=moto_mapping.arn,
+            function=fn,
+            source_arn=source.arn,
+            source_type=source.kind,
+            config=_config_from_moto(moto_mapping, source.kind),
+            enabled=enabled,
+            state=state or ("Enabled" if enabled else "Disabled"),
+            state_transition_reason=_REASONS[source.kind == SQS],
+            last_modified_ms=round(float(moto_mapping.last_modified or 0) * 1000),
+            function_arn=str(moto_mapping.function_arn),
+            tags=dict(moto_mapping.tags or {}),
+            moto=moto_mapping,
+        )
+        self.mappings[mapping.uuid] = mapping
+        if state is not None:
+            self._settle_soon(mapping)
+        elif enabled:
+            self.start(mapping)
+        return mapping
+
+    def _moto_changed(self, kind: str, moto_mapping: Any) -> None:
+        """moto's API (its CloudFormation) created, updated or deleted ``moto_mapping``."""
+        if kind == "create":
+            self.view(moto_mapping, state="Creating")
+            return
+        mapping = self.mappings.get(moto_mapping.uuid)
+        if mapping is None or mapping.moto is not moto_mapping:
+            if kind == "update":
+                self.view(moto_mapping, state="Updating")
+            return
+        if kind == "delete":
+            self.stop(mapping)
+            mapping.deleted = True
+            del self.mappings[mapping.uuid]
+            return
+        with contextlib.suppress(AwsError):
+            mapping.function = resolve(
+                str(moto_mapping.function_arn), moto_mapping.region, moto_mapping.account_id
+            )
+        mapping.function_arn = str(moto_mapping.function_arn)
+        mapping.config.clear()
+        mapping.config.update(_config_from_moto(moto_mapping, mapping.source_type))
+        self.update(mapping, _flag(moto_mapping.enabled))
+
+    def save(self, mapping: EventSourceMapping) -> None:
+        """Write the mapping's settings onto moto's object, as moto would show them."""
+        _write_to_moto(mapping)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def add(self, mapping: EventSourceMapping) -> None:
+        """Store a mapping the mock created: moto's object in moto's store, the state beside it."""
+        moto_mappings(mapping.moto.account_id, mapping.moto.region)[mapping.uuid] = mapping.moto
         self.mappings[mapping.uuid] = mapping
+        _write_to_moto(mapping)
         self._settle_soon(mapping)
 
     def _settle_soon(self, mapping: EventSourceMapping) -> None:
@@ -164,15 +254,25 @@ class MappingRegistry:
     def _settle(self, mapping: EventSourceMapping) -> None:
         """End a transition: ``Deleting`` mappings vanish, others become Enabled or Disabled."""
         if mapping.deleted:
-            if self.mappings.get(mapping.uuid) is mapping:
-                del self.mappings[mapping.uuid]
+            self._forget(mapping)
+            return
+        if self.mappings.get(mapping.uuid) is not mapping:
             return
         mapping.state = "Enabled" if mapping.enabled else "Disabled"
         mapping.last_modified_ms = self.controller.clock.now_ms()
+        _write_to_moto(mapping)
         if mapping.enabled:
             self.start(mapping)
         else:
             self.stop(mapping)
+
+    def _forget(self, mapping: EventSourceMapping) -> None:
+        """A deleted mapping leaves moto's store and the mock."""
+        store = moto_mappings(mapping.moto.account_id, mapping.moto.region)
+        if store.get(mapping.uuid) is mapping.moto:
+            del store[mapping.uuid]
+        if self.mappings.get(mapping.uuid) is mapping:
+            del self.mappings[mapping.uuid]
 
     def start(self, mapping: EventSourceMapping) -> None:
         if mapping.uuid in self.pollers:
@@ -198,6 +298,7 @@ class MappingRegistry:
         if not mapping.enabled:
             self.stop(mapping)
         mapping.last_modified_ms = self.controller.clock.now_ms()
+        _write_to_moto(mapping)
         self._settle_soon(mapping)
 
     def delete(self, mapping: EventSourceMapping) -> None:
@@ -208,22 +309,38 @@ class MappingRegistry:
         self._settle_soon(mapping)
 
     def close(self) -> None:
+        """Stop polling; a deletion still pending completes (AWS finishes it on its own)."""
         for uuid_ in list(self.pollers):
             self.stop(self.mappings[uuid_])
+        for mapping in list(self.mappings.values()):
+            if mapping.deleted:
+                self._forget(mapping)
+        self._release()
 
     # -- queries ----------------------------------------------------------------------------------
+    def found(
+        self, uuid_: str, region: str, account_id: str
+    ) -> tuple[Any, EventSourceMapping | None]:
+        """moto's mapping ``uuid_`` of that region and account and the mock's view of it, or 404."""
+        moto_mapping = moto_mappings(account_id, region).get(uuid_)
+        if moto_mapping is None:
+            raise AwsError(
+                "ResourceNotFoundException", "The resource you requested does not exist.", 404
+            )
+        return moto_mapping, self.view(moto_mapping)
+
     def get(self, uuid_: str, region: str, account_id: str) -> EventSourceMapping:
         """The live mapping ``uuid_`` of that region and account, or AWS's 404 ([LS] recorded)."""
-        mapping = self.mappings.get(uuid_)
-        if (
-            mapping is None
-            or mapping.deleted
-            or mapping.arn.split(":")[3:5] != [region, account_id]
-        ):
+        _, mapping = self.found(uuid_, region, account_id)
+        if mapping is None or mapping.deleted:
             raise AwsError(
                 "ResourceNotFoundException", "The resource you requested does not exist.", 404
             )
         return mapping
+
+    def of(self, region: str, account_id: str) -> list[tuple[Any, EventSourceMapping | None]]:
+        """Every mapping of one region and account, in moto's order, with the mock's view."""
+        return [(m, self.view(m)) for m in list(moto_mappings(account_id, region).values())]
 
     def pollers_of(self, source_arn: str) -> list[MappingPoller]:
         """The running pollers reading ``source_arn``."""
@@ -232,6 +349,61 @@ class MappingRegistry:
             for uuid_, poller in self.pollers.items()
             if self.mappings[uuid_].source_arn == source_arn
         ]
+
+
+#: ``StateTransitionReason`` of a mapping (SQS, streams), as AWS words it (recorded).
+_REASONS = {True: "USER_INITIATED", False: "User action"}
+#: Settings that are whole numbers (a CloudFormation template may give them as text).
+_INTEGERS = (
+    "BatchSize",
+    "MaximumBatchingWindowInSeconds",
+    "ParallelizationFactor",
+    "MaximumRecordAgeInSeconds",
+    "MaximumRetryAttempts",
+    "TumblingWindowInSeconds",
+)
+
+
+def _flag(value: Any) -> bool:
+    """A boolean as moto keeps it: CloudFormation passes template text (``"false"``) through."""
+    if isinstance(value, str):
+        return value.strip().lower() != "false"
+    return value is not False
+
+
+def _config_from_moto(moto_mapping: Any, kind: str) -> dict[str, Any]:
+    """The mock's settings of moto's ``moto_mapping``: what it holds over the source's defaults."""
+    config: dict[str, Any] = _copy(_SQS_DEFAULTS if kind == SQS else _STREAM_DEFAULTS)
+    for name, attribute in MOTO_ATTRIBUTES.items():
+        value = getattr(moto_mapping, attribute, None)
+        if value is None or (kind == SQS and name.startswith("StartingPosition")):
+            continue
+        if name in _INTEGERS:
+            value = int(value)
+        elif name == "BisectBatchOnFunctionError":
+            value = _flag(value)
+        elif name == "StartingPositionTimestamp":
+            value = _epoch_seconds(value)
+        config[name] = _copy(value)
+    _normalise(config)
+    return config
+
+
+def _write_to_moto(mapping: EventSourceMapping) -> None:
+    """Mirror the mapping onto moto's object: moto's own Get/List show it after the mock."""
+    moto_mapping = mapping.moto
+    for name, attribute in MOTO_ATTRIBUTES.items():
+        setattr(moto_mapping, attribute, _copy(mapping.config.get(name)))
+    moto_mapping.enabled = mapping.enabled
+    moto_mapping.function_arn = mapping.function_arn
+    moto_mapping.tags = dict(mapping.tags)
+    moto_mapping.last_modified = mapping.last_modified_ms / 1000
+
+
+@on_start
+def _hold_mappings(controller: LambdaAsyncController) -> None:
+    """Take up moto's mappings (and keep moto's delivery path out) from the start."""
+    controller.state(MappingRegistry)
 
 
 def _make_poller(controller: LambdaAsyncController, mapping: EventSourceMapping) -> MappingPoller:
@@ -579,30 +751,41 @@ def create_event_source_mapping(call: Call) -> Reply:
     _check_source_exists(source)
     _check_function(fn, source)
     registry = call.controller.state(MappingRegistry)
-    for existing in registry.mappings.values():
+    for _, existing in registry.of(call.region, call.account_id):
         if (
-            not existing.deleted
+            existing is not None
+            and not existing.deleted
             and existing.source_arn == source.arn
             and existing.function_arn == shown_arn
         ):
             raise _duplicate_error(source, existing)
-    mapping_id = str(uuid.uuid4())
+    enabled = params.get("Enabled", True) is not False
+    tags = dict(params.get("Tags") or {})
+    moto_mapping = new_moto_mapping(
+        {
+            "RegionName": call.region,
+            "AccountId": call.account_id,
+            "FunctionName": params["FunctionName"],
+            "EventSourceArn": source.arn,
+            "FunctionArn": shown_arn,
+            "Enabled": enabled,
+            "Tags": tags,
+        }
+    )
     mapping = EventSourceMapping(
-        uuid=mapping_id,
-        arn=(
-            f"arn:{partition_of(call.region)}:lambda:{call.region}:{call.account_id}:"
-            f"event-source-mapping:{mapping_id}"
-        ),
+        uuid=moto_mapping.uuid,
+        arn=moto_mapping.arn,
         function=fn,
         source_arn=source.arn,
         source_type=source.kind,
         config=config,
-        enabled=params.get("Enabled", True) is not False,
+        enabled=enabled,
         state="Creating",
-        state_transition_reason="USER_INITIATED" if source.kind == SQS else "User action",
+        state_transition_reason=_REASONS[source.kind == SQS],
         last_modified_ms=call.controller.clock.now_ms(),
         function_arn=shown_arn,
-        tags=dict(params.get("Tags") or {}),
+        tags=tags,
+        moto=moto_mapping,
     )
     registry.add(mapping)
     return json_reply(202, describe(mapping))
@@ -611,10 +794,15 @@ def create_event_source_mapping(call: Call) -> Reply:
 @operation("lambda", "GetEventSourceMapping")
 def get_event_source_mapping(call: Call) -> Reply:
     registry = call.controller.state(MappingRegistry)
-    mapping = registry.mappings.get(call.params["UUID"])
-    if mapping is None or not mapping.deleted:
-        mapping = registry.get(call.params["UUID"], call.region, call.account_id)
-    return json_reply(200, describe(mapping))
+    moto_mapping, mapping = registry.found(call.params["UUID"], call.region, call.account_id)
+    return json_reply(200, _shown(moto_mapping, mapping))
+
+
+def _shown(moto_mapping: Any, mapping: EventSourceMapping | None) -> dict[str, Any]:
+    """The mapping as Get/List show it; one the mock cannot run (its function is gone), as moto does."""
+    if mapping is None:
+        return dict(moto_mapping.get_configuration())
+    return describe(mapping)
 
 
 @operation("lambda", "UpdateEventSourceMapping")
@@ -635,6 +823,8 @@ def update_event_source_mapping(call: Call) -> Reply:
     mapping.config.clear()
     mapping.config.update(config)
     mapping.function, mapping.function_arn = fn, shown_arn
+    if params.get("FunctionName"):
+        mapping.moto.function_name = params["FunctionName"]
     registry.update(mapping, params.get("Enabled"))
     return json_reply(202, describe(mapping))
 
@@ -656,13 +846,13 @@ def list_event_source_mappings(call: Call) -> Reply:
     if params.get("FunctionName"):
         parsed = parse_function_name(params["FunctionName"], call.region, call.account_id)
         wanted_fn = function_arn(parsed.region, parsed.account_id, parsed.name, parsed.qualifier)
-    mappings = [
-        m
-        for m in registry.mappings.values()
-        if params.get("EventSourceArn") in (None, m.source_arn)
-        and wanted_fn in (None, m.function_arn)
-        and m.arn.split(":")[3:5] == [call.region, call.account_id]
+    listed = [
+        (moto_mapping, mapping)
+        for moto_mapping, mapping in registry.of(call.region, call.account_id)
+        if params.get("EventSourceArn") in (None, moto_mapping.event_source_arn)
+        and wanted_fn in (None, moto_mapping.function_arn)
     ]
+    mappings = [moto_mapping for moto_mapping, _ in listed]
     start = 0
     marker = params.get("Marker")
     if marker:
@@ -673,7 +863,8 @@ def list_event_source_mappings(call: Call) -> Reply:
         start = ids.index(marker)
     size = min(int(params.get("MaxItems") or LIST_PAGE_LIMIT), LIST_PAGE_LIMIT)
     page = mappings[start : start + size]
-    body: dict[str, Any] = {"EventSourceMappings": [describe(m) for m in page]}
+    views = {moto_mapping.uuid: mapping for moto_mapping, mapping in listed}
+    body: dict[str, Any] = {"EventSourceMappings": [_shown(m, views[m.uuid]) for m in page]}
     if start + size < len(mappings):
         body["NextMarker"] = mappings[start + size].uuid
     return json_reply(200, body)

@@ -1,0 +1,328 @@
+"""Stacks made through moto's CloudFormation get the async behaviour of what they declare.
+
+moto's engine (``cloudformation.create_stack``/``update_stack``/``delete_stack``) creates the
+resources in moto's backends, where the mock reads them: ``AWS::Lambda::EventSourceMapping`` goes
+through moto's backend API, which hands each mapping to the mock (:mod:`.event_sources.moto_mappings`);
+SNS ``lambda`` subscriptions and EventBridge rule targets (``RetryPolicy``, ``DeadLetterConfig``) are
+stored by moto and delivered by the mock's push patches. While a mock is active this module adds
+what moto's engine lacks:
+
+- ``AWS::Lambda::EventInvokeConfig`` (moto has no model for it: "No Moto CloudFormation support"),
+  stored as ``PutFunctionEventInvokeConfig`` stores it; an update replaces it, a delete removes it.
+- ``AWS::Lambda::Function``: ``DeadLetterConfig`` (moto drops it) is kept per version as
+  ``CreateFunction`` keeps it; ``ReservedConcurrentExecutions`` (moto applies it on create only)
+  is applied to every version on create and update, and removed when the template drops it.
+- ``AWS::S3::Bucket``: ``NotificationConfiguration`` (moto drops it) is set as
+  ``PutBucketNotificationConfiguration`` sets it, on create and update.
+
+Template values are taken as given: CloudFormation's own validation (and the errors the resource
+would answer through the API) are not repeated here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+import threading
+import types
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .dead_letter_config import set_dead_letter_target, set_reserved_concurrency
+from .event_invoke_config import EventInvokeConfigs, put_config
+from .functions import resolve
+from .mock import get_controller, on_start
+
+if TYPE_CHECKING:
+    from .mock import LambdaAsyncController
+
+__all__ = ["EventInvokeConfigResource"]
+
+EVENT_INVOKE_CONFIG = "AWS::Lambda::EventInvokeConfig"
+_PARSING = "moto.cloudformation.parsing"
+
+
+class EventInvokeConfigResource:
+    """One ``AWS::Lambda::EventInvokeConfig`` of a stack: the qualifier it configures.
+
+    Properties (CloudFormation resource reference): ``FunctionName`` and ``Qualifier`` (required),
+    ``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds``, ``DestinationConfig``.
+    """
+
+    def __init__(self, account_id: str, region: str, properties: dict[str, Any]) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.function_name = str(properties["FunctionName"])
+        self.qualifier = str(properties.get("Qualifier") or "$LATEST")
+        self.physical_resource_id = str(uuid.uuid4())
+        self.cf_resource_type = EVENT_INVOKE_CONFIG
+        self.logical_resource_id = ""
+        _put(self, properties)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return EVENT_INVOKE_CONFIG
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attribute: str) -> bool:
+        return False
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> EventInvokeConfigResource:
+        return cls(account_id, region_name, cloudformation_json["Properties"])
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: EventInvokeConfigResource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> EventInvokeConfigResource:
+        properties = cloudformation_json["Properties"]
+        moved = (str(properties["FunctionName"]), str(properties.get("Qualifier") or "$LATEST"))
+        if moved != (original_resource.function_name, original_resource.qualifier):
+            original_resource.delete(account_id, region_name)
+            return cls(account_id, region_name, properties)
+        _put(original_resource, properties)
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        properties = cloudformation_json["Properties"]
+        cls.__new__(cls)._delete(
+            account_id, region_name, str(properties["FunctionName"]), properties.get("Qualifier")
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._delete(self.account_id, self.region, self.function_name, self.qualifier)
+
+    def _delete(self, account_id: str, region: str, name: str, qualifier: Any) -> None:
+        try:
+            fn = resolve(name, region, account_id, str(qualifier or "$LATEST"))
+        except Exception:
+            return  # the function (or qualifier) went first: its config went with it
+        _controller().state(EventInvokeConfigs).delete(fn)
+
+
+def _put(resource: EventInvokeConfigResource, properties: dict[str, Any]) -> None:
+    fn = resolve(resource.function_name, resource.region, resource.account_id, resource.qualifier)
+    settings = {
+        key: int(properties[key])
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
+        if properties.get(key) is not None
+    }
+    if properties.get("DestinationConfig"):
+        settings["DestinationConfig"] = properties["DestinationConfig"]
+    put_config(_controller(), fn, settings)
+
+
+def _controller() -> LambdaAsyncController:
+    return get_controller()
+
+
+# -- AWS::Lambda::Function --------------------------------------------------------------------------
+def _apply_function_settings(moto_fn: Any, properties: dict[str, Any]) -> None:
+    """What moto's engine drops from an ``AWS::Lambda::Function``: its DLQ, its reservation."""
+    account_id, region, name = moto_fn.account_id, moto_fn.region, moto_fn.function_name
+    dead_letter = properties.get("DeadLetterConfig") or {}
+    set_dead_letter_target(account_id, region, name, dead_letter.get("TargetArn"))
+    reserved = properties.get("ReservedConcurrentExecutions")
+    set_reserved_concurrency(account_id, region, name, None if reserved is None else int(reserved))
+
+
+# -- AWS::S3::Bucket ----------------------------------------------------------------------------------
+#: CloudFormation's ``NotificationConfiguration`` lists and moto's (its XML API's) names for them.
+_BUCKET_TARGETS = (
+    ("LambdaConfigurations", "Function", "CloudFunctionConfiguration", "CloudFunction"),
+    ("QueueConfigurations", "Queue", "QueueConfiguration", "Queue"),
+    ("TopicConfigurations", "Topic", "TopicConfiguration", "Topic"),
+)
+
+
+def _apply_bucket_settings(bucket: Any, properties: dict[str, Any]) -> None:
+    """``NotificationConfiguration``, which moto's engine drops, set as ``PutBucketNotificationConfiguration``
+    sets it (CloudFormation's ``Filter.S3Key.Rules`` is the API's ``FilterRule`` list)."""
+    given = properties.get("NotificationConfiguration") or {}
+    config: dict[str, Any] = {}
+    for cfn_list, cfn_target, moto_list, moto_target in _BUCKET_TARGETS:
+        entries = []
+        for entry in given.get(cfn_list) or []:
+            rules = ((entry.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+            entries.append(
+                {
+                    moto_target: entry[cfn_target],
+                    "Event": [entry["Event"]],
+                    "Filter": {"S3Key": {"FilterRule": rules}} if rules else None,
+                }
+            )
+        if entries:
+            config[moto_list] = entries
+    if given.get("EventBridgeConfiguration"):
+        config["EventBridgeConfiguration"] = given["EventBridgeConfiguration"]
+    bucket.set_notification_configuration(config or None)
+
+
+# -- patching moto's engine while active --------------------------------------------------------------
+_lock = threading.Lock()
+_holders = 0
+_saved: dict[str, Any] = {}
+
+
+def _patched_classes() -> list[tuple[Any, Any]]:
+    """moto's models whose CloudFormation create/update we complete, and what completes them."""
+    lambda_models: Any = importlib.import_module("moto.awslambda.models")
+    s3_models: Any = importlib.import_module("moto.s3.models")
+    return [
+        (lambda_models.LambdaFunction, _apply_function_settings),
+        (s3_models.FakeBucket, _apply_bucket_settings),
+    ]
+
+
+def _completed(model: Any, complete: Any) -> tuple[Any, Any]:
+    """``model``'s CloudFormation create and update, each followed by ``complete``."""
+    create = model.create_from_cloudformation_json
+    update = model.update_from_cloudformation_json
+
+    def create_and_complete(
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        made = create(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        complete(made, cloudformation_json["Properties"])
+        return made
+
+    def update_and_complete(
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        updated = update(
+            original_resource=original_resource,
+            new_resource_name=new_resource_name,
+            cloudformation_json=cloudformation_json,
+            account_id=account_id,
+            region_name=region_name,
+        )
+        complete(updated, cloudformation_json["Properties"])
+        return updated
+
+    return staticmethod(create_and_complete), staticmethod(update_and_complete)
+
+
+def _patch() -> None:
+    parsing: Any = importlib.import_module(_PARSING)
+    class_from_type = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type == EVENT_INVOKE_CONFIG:
+            return EventInvokeConfigResource
+        return class_from_type(resource_type)
+
+    _saved["class_from_type"] = class_from_type
+    parsing.resource_class_from_type = resource_class_from_type
+    for model, complete in _patched_classes():
+        originals = vars(model)
+        _saved[model] = (
+            originals["create_from_cloudformation_json"],
+            originals["update_from_cloudformation_json"],
+        )
+        model.create_from_cloudformation_json, model.update_from_cloudformation_json = _completed(
+            model, complete
+        )
+
+
+def _unpatch() -> None:
+    parsing: Any = importlib.import_module(_PARSING)
+    parsing.resource_class_from_type = _saved.pop("class_from_type")
+    for model, _ in _patched_classes():
+        model.create_from_cloudformation_json, model.update_from_cloudformation_json = _saved.pop(
+            model
+        )
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches moto's engine when it is first imported while a mock is active.
+
+    Importing it takes seconds (it imports every moto service with CloudFormation models), so a
+    mock does not import it at start: a test that uses CloudFormation imports it on its first
+    stack call, and the patch goes in then.
+    """
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != _PARSING:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        exec_module = loader.exec_module
+
+        def exec_and_patch(module: types.ModuleType) -> None:
+            exec_module(module)
+            with _lock:
+                if _holders and not _saved:
+                    _patch()
+
+        loader.exec_module = exec_and_patch  # type: ignore[method-assign]
+        return spec
+
+
+_FINDER = _PatchOnImport()
+
+
+@on_start
+def _hold(controller: LambdaAsyncController) -> None:
+    """Patch moto's engine with the first active mock; the last one to stop unpatches it."""
+    global _holders
+    with _lock:
+        if _holders == 0:
+            if _PARSING in sys.modules:
+                _patch()
+            elif _FINDER not in sys.meta_path:
+                sys.meta_path.insert(0, _FINDER)
+        _holders += 1
+
+    def release() -> None:
+        global _holders
+        with _lock:
+            _holders -= 1
+            if _holders == 0:
+                if _saved:
+                    _unpatch()
+                if _FINDER in sys.meta_path:
+                    sys.meta_path.remove(_FINDER)
+
+    controller.add_cleanup(release)
