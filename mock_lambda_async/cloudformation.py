@@ -21,6 +21,7 @@ would answer through the API) are not repeated here.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.util
@@ -144,6 +145,269 @@ def _controller() -> LambdaAsyncController:
     return get_controller()
 
 
+# -- AWS::Lambda::Alias, AWS::SNS::Subscription ------------------------------------------------------
+class _AddedModel:
+    """What moto's engine asks of a resource model, for the models this module adds."""
+
+    TYPE = ""
+    physical_resource_id: str
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attribute: str) -> bool:
+        return False
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        """Replaced, as CloudFormation replaces it when a property that names it changes."""
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        raise NotImplementedError
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+
+def _function_name(value: Any) -> str:
+    """A function named by name or by (possibly qualified) ARN."""
+    text = str(value)
+    return text.split(":")[6] if text.startswith("arn:") else text
+
+
+class AliasResource(_AddedModel):
+    """``AWS::Lambda::Alias`` (what SAM's ``AutoPublishAlias`` makes): ``CreateAlias``'s alias.
+
+    ``Ref`` is the alias ARN, as CloudFormation returns it; ``RoutingConfig`` is stored, and a
+    weighted alias runs its main version (README, Asynchronous invocations).
+    """
+
+    TYPE = "AWS::Lambda::Alias"
+
+    def __init__(self, account_id: str, region: str, properties: dict[str, Any]) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        self.account_id, self.region = account_id, region
+        self.function_name = _function_name(properties["FunctionName"])
+        self.name = str(properties["Name"])
+        alias = lambda_backends[account_id][region].create_alias(
+            self.name,
+            self.function_name,
+            str(properties["FunctionVersion"]),
+            str(properties.get("Description") or ""),
+            properties.get("RoutingConfig"),  # type: ignore[arg-type]
+        )
+        self.physical_resource_id = str(alias.arn)
+
+    @classmethod
+    def has_cfn_attr(cls, attribute: str) -> bool:
+        return attribute == "AliasArn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.physical_resource_id
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> AliasResource:
+        return cls(account_id, region_name, cloudformation_json["Properties"])
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        properties = cloudformation_json["Properties"]
+        lambda_backends[account_id][region_name].delete_alias(
+            str(properties["Name"]), _function_name(properties["FunctionName"])
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        lambda_backends[self.account_id][self.region].delete_alias(self.name, self.function_name)
+
+
+class VersionResource(_AddedModel):
+    """``AWS::Lambda::Version`` (SAM's ``AutoPublishAlias`` publishes one): ``PublishVersion``.
+
+    moto's own model has no ``Ref`` (CloudFormation's is the version ARN) and no ``Fn::GetAtt``
+    (``Version``, ``FunctionArn``), which SAM's alias reads. Deleting the resource deletes the
+    version, as CloudFormation does without a retain policy.
+    """
+
+    TYPE = "AWS::Lambda::Version"
+
+    def __init__(self, account_id: str, region: str, properties: dict[str, Any]) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        self.account_id, self.region = account_id, region
+        self.function_name = _function_name(properties["FunctionName"])
+        backend = lambda_backends[account_id][region]
+        published = backend.publish_version(
+            self.function_name, str(properties.get("Description") or "")
+        )
+        if published is None:
+            raise ValueError(f"function {self.function_name} has no code to publish")
+        self.version = str(published.version)
+        self.physical_resource_id = str(published.function_arn)
+
+    @classmethod
+    def has_cfn_attr(cls, attribute: str) -> bool:
+        return attribute in ("Version", "FunctionArn")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.version if attribute_name == "Version" else self.physical_resource_id
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> VersionResource:
+        return cls(account_id, region_name, cloudformation_json["Properties"])
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        """moto deletes by resource name only; the version is found when the stack deletes the
+        resource object itself (:meth:`delete`)."""
+        return None
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        with contextlib.suppress(Exception):  # gone with its function already
+            lambda_backends[self.account_id][self.region].delete_function(
+                self.function_name, self.version
+            )
+
+
+class SubscriptionResource(_AddedModel):
+    """``AWS::SNS::Subscription`` (what SAM's ``SNS`` event makes): ``Subscribe`` and its attributes.
+
+    ``Ref`` is the subscription ARN; ``FilterPolicy`` and ``RedrivePolicy`` are JSON objects in a
+    template and JSON strings in the API.
+    """
+
+    TYPE = "AWS::SNS::Subscription"
+    _ATTRIBUTES = ("FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy")
+
+    def __init__(self, account_id: str, region: str, properties: dict[str, Any]) -> None:
+        import json
+
+        from moto.sns.models import sns_backends
+
+        self.account_id = account_id
+        self.region = str(properties.get("Region") or region)
+        backend = sns_backends[account_id][self.region]
+        subscription = backend.subscribe(
+            str(properties["TopicArn"]), str(properties["Endpoint"]), str(properties["Protocol"])
+        )
+        self.physical_resource_id = str(subscription.arn)
+        for name in self._ATTRIBUTES:
+            value = properties.get(name)
+            if value is not None:
+                text = (
+                    json.dumps(value)
+                    if isinstance(value, dict)
+                    else str(value).lower()
+                    if isinstance(value, bool)
+                    else str(value)
+                )
+                backend.set_subscription_attributes(self.physical_resource_id, name, text)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SubscriptionResource:
+        return cls(account_id, region_name, cloudformation_json["Properties"])
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        """moto deletes by resource name; the subscription is found by its topic and endpoint."""
+        from moto.sns.models import sns_backends
+
+        properties = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][str(properties.get("Region") or region_name)]
+        for arn, subscription in list(backend.subscriptions.items()):
+            if (
+                subscription.topic.arn == properties["TopicArn"]
+                and subscription.endpoint == properties["Endpoint"]
+            ):
+                backend.unsubscribe(arn)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.sns.models import sns_backends
+
+        sns_backends[self.account_id][self.region].unsubscribe(self.physical_resource_id)
+
+
+#: Resource types moto's engine lacks, and the models this module gives them while active.
+_ADDED_MODELS: dict[str, Any] = {
+    AliasResource.TYPE: AliasResource,
+    VersionResource.TYPE: VersionResource,
+    SubscriptionResource.TYPE: SubscriptionResource,
+}
+
+
 # -- AWS::Lambda::Function --------------------------------------------------------------------------
 def _apply_function_settings(moto_fn: Any, properties: dict[str, Any]) -> None:
     """What moto's engine drops from an ``AWS::Lambda::Function``: its DLQ, its reservation."""
@@ -245,6 +509,8 @@ def _patch() -> None:
     def resource_class_from_type(resource_type: str) -> Any:
         if resource_type == EVENT_INVOKE_CONFIG:
             return EventInvokeConfigResource
+        if resource_type in _ADDED_MODELS:
+            return _ADDED_MODELS[resource_type]
         return class_from_type(resource_type)
 
     _saved["class_from_type"] = class_from_type

@@ -327,13 +327,21 @@ def _stand_in_for_bootstrap(client: ClientFactory, body: dict[str, Any]) -> None
 # -- checks and deployment ----------------------------------------------------------------------------
 def _check_supported(body: dict[str, Any]) -> None:
     """Refuse resource types and intrinsic functions moto's engine would skip or leave unresolved."""
-    from moto.cloudformation.parsing import NULL_MODELS, get_model_map
+    from moto.cloudformation import parsing
 
-    get_model_map.cache_clear()  # models this package adds while active register late
-    known = set(get_model_map()) | set(NULL_MODELS)
+    known = set(parsing.get_model_map()) | set(parsing.NULL_MODELS)
+
+    def supported(resource_type: Any) -> bool:
+        # ``resource_class_from_type`` also knows the models this package adds while active.
+        return resource_type in known or (
+            isinstance(resource_type, str)
+            and not resource_type.startswith("Custom::")
+            and parsing.resource_class_from_type(resource_type) is not None
+        )
+
     for logical_id, resource in _resources(body).items():
         resource_type = resource.get("Type")
-        if resource_type not in known:
+        if not supported(resource_type):
             raise TemplateError(
                 f"resource {logical_id}: type {resource_type} is not supported "
                 "(neither moto's CloudFormation nor mock_lambda_async models it)"
@@ -389,5 +397,5 @@ def _create_or_update(
         name=name,
         stack_id=described["StackId"],
         outputs={o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
-        resources={r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources},
+        resources={r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources},
     )

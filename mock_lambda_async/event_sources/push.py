@@ -56,7 +56,12 @@ from ..mock import on_start
 if TYPE_CHECKING:
     from ..mock import LambdaAsyncController
 
-__all__ = ["EVENTBRIDGE_RETRY_CAP_S", "eventbridge_retry_delay", "sns_retry_delay"]
+__all__ = [
+    "EVENTBRIDGE_RETRY_CAP_S",
+    "eventbridge_retry_delay",
+    "send_scheduled_event",
+    "sns_retry_delay",
+]
 
 
 # -- patching moto ------------------------------------------------------------------------------
@@ -701,8 +706,33 @@ def _is_lambda_arn(arn: str) -> bool:
     return arn.startswith("arn:") and arn.split(":")[2:3] == ["lambda"]
 
 
+#: Set while a scheduled rule fires (:func:`send_scheduled_event`).
+_FIRING_SCHEDULE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "mock_lambda_async_firing_schedule", default=False
+)
+
+
+def send_scheduled_event(rule: Any, event: dict[str, Any]) -> None:
+    """Deliver a scheduled rule's ``Scheduled Event`` to its targets (:mod:`.schedules`)."""
+    token = _FIRING_SCHEDULE.set(True)
+    try:
+        rule.send_to_targets(event)
+    finally:
+        _FIRING_SCHEDULE.reset(token)
+
+
 def _events_send(rule: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
-    """``Rule.send_to_targets``: Lambda targets go to the async queue, the others to moto."""
+    """``Rule.send_to_targets``: Lambda targets go to the async queue, the others to moto.
+
+    A scheduled rule without an event pattern matches no event put on its bus (moto 5.2.1 sends it
+    every event: an empty pattern matches all); it sends only its own Scheduled Events.
+    """
+    if (
+        getattr(rule, "scheduled_expression", None)
+        and not rule.event_pattern._pattern
+        and not _FIRING_SCHEDULE.get()
+    ):
+        return
     send = _original("events.send_to_targets")
     controller = _controller()
     lambda_targets = [t for t in rule.targets if _is_lambda_arn(str(t.get("Arn", "")))]

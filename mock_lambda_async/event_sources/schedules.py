@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import to_datetime
 from ..interception import interceptor
 from ..mock import on_start
+from .push import send_scheduled_event
 
 if TYPE_CHECKING:
     from ..mock import LambdaAsyncController
@@ -216,7 +217,7 @@ def _fire(controller: LambdaAsyncController, armed: _Armed, due_ms: int) -> None
     now_ms = controller.clock.now_ms()
     late = now_ms - due_ms >= 60_000  # a drain jumped over this occurrence's minute
     if rule.state == "ENABLED" and not late:
-        rule.send_to_targets(_scheduled_event(rule, due_ms))
+        send_scheduled_event(rule, _scheduled_event(rule, due_ms))
     _set_next(controller, armed, to_datetime(now_ms if late else due_ms))
 
 
