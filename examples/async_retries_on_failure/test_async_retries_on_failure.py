@@ -1,38 +1,23 @@
 """A failing asynchronous invoke: three attempts (0 s, +60 s, +180 s), then the OnFailure queue."""
 
-import io
 import json
-import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
 import pytest
 
+from mock_lambda_async import get_controller
+
 REGION = "us-east-1"
-LAMBDA_SERVICE = {"Service": "lambda.amazonaws.com"}
-TRUST_POLICY = json.dumps(
-    {"Statement": [{"Effect": "Allow", "Principal": LAMBDA_SERVICE, "Action": "sts:AssumeRole"}]}
-)
 START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 BAD_ORDER = {"order_id": "o-1", "amount": 0}
 
 
 def deploy(name, **config):
     """CreateFunction from the ``handler.py`` next to this file, zipped as for a real deployment."""
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=TRUST_POLICY)
-    package = io.BytesIO()
-    with zipfile.ZipFile(package, "w") as archive:
-        archive.write(Path(__file__).with_name("handler.py"), "handler.py")
-    return boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role["Role"]["Arn"],
-        Handler="handler.handler",
-        Code={"ZipFile": package.getvalue()},
-        **config,
-    )
+    source = Path(__file__).with_name("handler.py")
+    return get_controller().deploy_function(name, source, handler="handler.handler", **config)
 
 
 @pytest.fixture

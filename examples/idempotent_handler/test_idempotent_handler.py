@@ -1,37 +1,24 @@
 """Duplicate deliveries, injected with ``lambda_async.faults``: the handler runs twice, the order
 is charged once."""
 
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import boto3
 import pytest
 
+from mock_lambda_async import get_controller
+
 REGION = "us-east-1"
-LAMBDA_SERVICE = {"Service": "lambda.amazonaws.com"}
-TRUST_POLICY = json.dumps(
-    {"Statement": [{"Effect": "Allow", "Principal": LAMBDA_SERVICE, "Action": "sts:AssumeRole"}]}
-)
 TABLES = {"IDEMPOTENCY_TABLE": "idempotency", "PAYMENTS_TABLE": "payments"}
 ORDER = {"order_id": "o-1", "amount": 25}
 
 
 def deploy(name, handler):
     """CreateFunction from the ``handler.py`` next to this file, zipped as for a real deployment."""
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=TRUST_POLICY)
-    package = io.BytesIO()
-    with zipfile.ZipFile(package, "w") as archive:
-        archive.write(Path(__file__).with_name("handler.py"), "handler.py")
-    boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role["Role"]["Arn"],
-        Handler=handler,
-        Code={"ZipFile": package.getvalue()},
-        Environment={"Variables": TABLES},
+    source = Path(__file__).with_name("handler.py")
+    return get_controller().deploy_function(
+        name, source, handler=handler, Environment={"Variables": TABLES}
     )
 
 

@@ -1,18 +1,14 @@
 """SNS → Lambda (asynchronous) → EventBridge destination → rules → SQS queues the test reads."""
 
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import boto3
 import pytest
 
+from mock_lambda_async import get_controller
+
 REGION = "us-east-1"
-LAMBDA_SERVICE = {"Service": "lambda.amazonaws.com"}
-TRUST_POLICY = json.dumps(
-    {"Statement": [{"Effect": "Allow", "Principal": LAMBDA_SERVICE, "Action": "sts:AssumeRole"}]}
-)
 SUCCESS = "Lambda Function Invocation Result - Success"
 FAILURE = "Lambda Function Invocation Result - Failure"
 
@@ -36,19 +32,8 @@ def route(rule, detail_type, queue_arn):
 
 def deploy(name, **config):
     """CreateFunction from the ``handler.py`` next to this file, zipped as for a real deployment."""
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=TRUST_POLICY)
-    package = io.BytesIO()
-    with zipfile.ZipFile(package, "w") as archive:
-        archive.write(Path(__file__).with_name("handler.py"), "handler.py")
-    return boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role["Role"]["Arn"],
-        Handler="handler.handler",
-        Code={"ZipFile": package.getvalue()},
-        **config,
-    )
+    source = Path(__file__).with_name("handler.py")
+    return get_controller().deploy_function(name, source, handler="handler.handler", **config)
 
 
 @pytest.fixture
