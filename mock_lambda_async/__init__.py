@@ -7,6 +7,7 @@
 
 from .assertions import DeadLetter
 from .clock import VirtualClock
+from .deploy import Stack, TemplateError
 from .faults import Fault, Faults
 from .metrics import Attempt, Timeline, TimelineEntry
 from .mock import LambdaAsyncController, MockLambdaAsync, get_controller, mock_lambda_async
@@ -21,6 +22,8 @@ __all__ = [
     "LambdaAsyncController",
     "LambdaContext",
     "MockLambdaAsync",
+    "Stack",
+    "TemplateError",
     "Timeline",
     "TimelineEntry",
     "VirtualClock",
