@@ -416,6 +416,8 @@ def _apply_function_settings(moto_fn: Any, properties: dict[str, Any]) -> None:
     set_dead_letter_target(account_id, region, name, dead_letter.get("TargetArn"))
     reserved = properties.get("ReservedConcurrentExecutions")
     set_reserved_concurrency(account_id, region, name, None if reserved is None else int(reserved))
+    # ``Layers`` (moto drops it): the layer versions' data, as ``CreateFunction`` stores it.
+    moto_fn.layers = moto_fn._get_layers_data([str(arn) for arn in properties.get("Layers") or []])
 
 
 # -- AWS::S3::Bucket ----------------------------------------------------------------------------------
@@ -515,6 +517,9 @@ def _patch() -> None:
 
     _saved["class_from_type"] = class_from_type
     parsing.resource_class_from_type = resource_class_from_type
+    # ``Ref`` of an ``AWS::Lambda::LayerVersion`` is its version ARN (moto's model has none).
+    layer_version = importlib.import_module("moto.awslambda.models").LayerVersion
+    layer_version.physical_resource_id = property(lambda self: self.arn)
     for model, complete in _patched_classes():
         originals = vars(model)
         _saved[model] = (
@@ -529,6 +534,7 @@ def _patch() -> None:
 def _unpatch() -> None:
     parsing: Any = importlib.import_module(_PARSING)
     parsing.resource_class_from_type = _saved.pop("class_from_type")
+    del importlib.import_module("moto.awslambda.models").LayerVersion.physical_resource_id
     for model, _ in _patched_classes():
         model.create_from_cloudformation_json, model.update_from_cloudformation_json = _saved.pop(
             model

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.handlers import BUILTIN_HANDLERS
 
 from ..interception import AwsError, interceptor, render_error, to_botocore
+from .isolation import _is_under
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
@@ -27,10 +28,22 @@ _UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try
 
 @dataclass
 class _Code:
-    """A deployment package extracted to disk."""
+    """A deployment package extracted to disk, with the function's layers (``opt``) if any.
+
+    ``paths`` go first on ``sys.path`` while it runs, in Lambda's order: ``/var/task``, then the
+    layers' ``python/lib/python3.X/site-packages`` and ``python`` [DOCS packaging-layers].
+    """
 
     directory: Path
     top_names: frozenset[str]
+    opt: Path | None = None
+    paths: tuple[Path, ...] = ()
+
+    def owns(self, path: str | None) -> bool:
+        """Whether the file ``path`` is this environment's code: the package's or a layer's."""
+        return _is_under(path, self.directory) or (
+            self.opt is not None and _is_under(path, self.opt)
+        )
 
 
 def zip_problem(data: bytes) -> AwsError | None:
@@ -65,15 +78,20 @@ def _extract(data: bytes, target: Path) -> _Code:
     target.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         archive.extractall(target)
+    return _Code(target, _top_names(target), paths=(target,))
+
+
+def _top_names(folder: Path) -> frozenset[str]:
+    """The top-level module names a folder on ``sys.path`` defines."""
     names = set()
-    for entry in target.iterdir():
+    for entry in folder.iterdir():
         if entry.name == "__pycache__":
             continue
         if entry.is_dir():
             names.add(entry.name)
         elif entry.suffix in {".py", ".pyc", ".so", ".pyd"}:
             names.add(entry.name.split(".", 1)[0])
-    return _Code(target, frozenset(names))
+    return frozenset(names)
 
 
 # -- CreateFunction / UpdateFunctionCode: check the package, then let moto store it -----------------

@@ -65,6 +65,8 @@ class _Config:
     memory_mb: int
     code_sha: str
     variables: dict[str, str]
+    #: Layer version ARNs, in order.
+    layers: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, moto_fn: Any) -> _Config:
@@ -76,7 +78,13 @@ class _Config:
             memory_mb=int(moto_fn.memory_size or 128),
             code_sha=str(moto_fn.code_sha_256 or ""),
             variables={str(k): str(v) for k, v in (moto_fn.environment_vars or {}).items()},
+            layers=tuple(str(layer["Arn"]) for layer in getattr(moto_fn, "layers", None) or []),
         )
+
+    @property
+    def code_key(self) -> str:
+        """What the code an environment runs depends on: the package and the layers."""
+        return self.code_sha + "|" + ",".join(self.layers) if self.layers else self.code_sha
 
     @property
     def python_version(self) -> str:

@@ -53,6 +53,8 @@ def _lambda_path(path: str, code: _Code | None, config: _Config) -> str:
     if code is not None and _is_under(path, code.directory):
         relative = os.path.relpath(path, code.directory).replace(os.sep, "/")
         return f"{TASK_ROOT}/{relative}"
+    if code is not None and code.opt is not None and _is_under(path, code.opt):
+        return "/opt/" + os.path.relpath(path, code.opt).replace(os.sep, "/")
     if _is_under(path, Path(_STDLIB)) and "site-packages" not in path:
         relative = os.path.relpath(path, _STDLIB).replace(os.sep, "/")
         return f"/var/lang/lib/python{config.python_version}/{relative}"

@@ -56,6 +56,7 @@ from .isolation import (
     _module_location,
     _take_package_turn,
 )
+from .layers import with_layers
 from .output import _Capture, _LogBuffer, _ProcessExit, _report_line
 from .payloads import _Fault, _marshal, _unmarshal
 from .results import InvocationResult
@@ -419,7 +420,7 @@ class Runtime:
                 turn.hidden = self._hide_modules(code)
                 sys.modules.update(environment.modules)
                 present = set(sys.modules)
-                sys.path.insert(0, str(code.directory))
+                sys.path[0:0] = [str(path) for path in code.paths]
                 os.chdir(code.directory)
             self._capture.enter()
             self.controller.invocation_started()
@@ -430,13 +431,14 @@ class Runtime:
                 self.controller.invocation_finished()
                 self._capture.leave()
                 if code is not None and turn is not None:
-                    with contextlib.suppress(ValueError):
-                        sys.path.remove(str(code.directory))
+                    for path in code.paths:
+                        with contextlib.suppress(ValueError):
+                            sys.path.remove(str(path))
                     if _PACKAGE_TURNS[-1] is turn:
                         self._collect_modules(environment, code, present)
 
                     def belongs(module: ModuleType) -> bool:
-                        if _is_under(_module_location(module), code.directory):
+                        if code.owns(_module_location(module)):
                             environment.modules.setdefault(module.__name__, module)
                             return True
                         return False
@@ -509,7 +511,7 @@ class Runtime:
             if (
                 name in environment.modules
                 or (top in code.top_names and top not in _PROTECTED_MODULES)
-                or _is_under(_module_location(module), code.directory)
+                or code.owns(_module_location(module))
             ):
                 environment.modules[name] = module
                 self._loaded_names.add(name)
@@ -531,7 +533,7 @@ class Runtime:
 
     # -- environments -----------------------------------------------------------------------------
     def _acquire(self, fn: ResolvedFunction, moto_fn: Any, config: _Config) -> _Environment:
-        key = (fn.unqualified_arn, fn.version, config.code_sha)
+        key = (fn.unqualified_arn, fn.version, config.code_key)
         with self._lock:
             for other_key, environments in list(self._pool.items()):
                 # New code for this version: its old environments are retired.
@@ -578,7 +580,7 @@ class Runtime:
         self._capture.request_ids.pop(ident, None)
 
     def _code(self, fn: ResolvedFunction, moto_fn: Any, config: _Config) -> _Code:
-        key = (fn.unqualified_arn, fn.version, config.code_sha)
+        key = (fn.unqualified_arn, fn.version, config.code_key)
         with self._lock:
             code = self._codes.get(key)
             if code is None:
@@ -594,6 +596,12 @@ class Runtime:
                         502,
                     )
                 code = _extract(data, target)
+                code = with_layers(
+                    code,
+                    config.layers,
+                    target.with_name(target.name + "-opt"),
+                    config.python_version,
+                )
                 self._codes[key] = code
             return code
 
