@@ -189,3 +189,31 @@ def test_records_of_an_unencrypted_stream_have_no_encryption_type(lam: Any) -> N
         "data",
         "approximateArrivalTimestamp",
     ]
+
+
+# -- OnFailure to S3 --------------------------------------------------------------------------------
+def test_s3_on_failure_object_key_names_the_mapping_and_shard(lam: Any) -> None:
+    # Lambda developer guide, kinesis-on-failure-destination: "The S3 object containing the
+    # invocation record uses the following naming convention:
+    # aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<Random UUID>".
+    def failing(event: Any, context: Any) -> None:
+        raise RuntimeError("boom")
+
+    lam.add_function("consumer", failing)
+    stream = kinesis_stream()
+    s3 = client("s3")
+    s3.create_bucket(Bucket="stream-failures")
+    mapping = map_stream(
+        "consumer",
+        stream,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": "arn:aws:s3:::stream-failures"}},
+    )
+    put(stream, "a")
+    (item,) = s3.list_objects_v2(Bucket="stream-failures")["Contents"]
+    at = lam.now()
+    folder = f"aws/lambda/{mapping}/shardId-000000000000/{at:%Y/%m/%d}/{at:%Y-%m-%dT%H.%M.%S}-"
+    assert item["Key"].startswith(folder)
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", item["Key"][len(folder) :]
+    )

@@ -1117,7 +1117,14 @@ class StreamPoller:
                 # along with the metadata" ([DOCS] kinesis-on-failure-destination).
                 failure["payload"] = {"Records": [record.event for record in records]}
             try:
-                deliver_record(self.controller, destination, failure, fn=fn, success=False)
+                deliver_record(
+                    self.controller,
+                    destination,
+                    failure,
+                    fn=fn,
+                    success=False,
+                    s3_prefix=f"aws/lambda/{self.mapping.uuid}/{shard.shard_id}",
+                )
             except DeliveryFailed as error:
                 put_metric(self.controller, fn, "DestinationDeliveryFailures", 1)
                 self.history.note(
