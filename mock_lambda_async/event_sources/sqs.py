@@ -62,12 +62,11 @@ from ..runtime import InvocationResult, Runtime
 from .filtering import matches_filters, parse_filter_criteria
 
 if TYPE_CHECKING:
-    from moto.events.models import EventPattern
-
     from ..metrics import Attempt
     from ..mock import LambdaAsyncController
     from ..recursion import Lineage
     from .mappings import EventSourceMapping
+    from .patterns import EventPattern
 
 __all__ = ["SqsPoller", "batch_item_failures", "lambda_record", "sqs_queue"]
 

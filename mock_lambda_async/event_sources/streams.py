@@ -51,10 +51,9 @@ from ..mock import get_controller, on_start
 from ..runtime import InvocationResult, Runtime
 from .dynamodb_records import stream_label, stream_record_size, wire_json
 from .filtering import matches_filters, parse_filter_criteria
+from .patterns import EventPattern
 
 if TYPE_CHECKING:
-    from moto.events.models import EventPattern
-
     from ..functions import ResolvedFunction
     from ..mock import LambdaAsyncController
     from .mappings import EventSourceMapping
