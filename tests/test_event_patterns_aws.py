@@ -13,6 +13,8 @@ from test_esm_streams import map_stream
 from test_esm_streams_dynamodb import dynamodb_stream
 from test_esm_streams_dynamodb import records as stream_records
 
+from mock_lambda_async import mock_lambda_async
+
 #: The recorded case: LocalStack event_pattern_templates/list_within_dict.json5 (AWS-validated,
 #: matched): a nested pattern into an array of objects matches when one element does.
 ARRAY_OF_OBJECTS_PATTERN = {"detail": {"automations": {"id": [{"exists": True}]}}}
@@ -142,3 +144,27 @@ def test_dynamodb_prefix_filter(consumer: Any) -> None:
     table.put_item(TableName="orders", Item={"id": {"S": "b"}, "prefix": {"S": "eu-1"}})
     delivered = [r["dynamodb"]["NewImage"]["prefix"] for r in stream_records(consumer, "consumer")]
     assert delivered == [{"S": "us-1-other-suffix"}]
+
+
+def test_moto_has_its_own_functions_back_after_the_mock() -> None:
+    from moto.dynamodb.models.table import Table
+    from moto.events.models import EventPattern as MotoEventPattern
+    from moto.events.models import EventPatternParser
+    from moto.kinesis.models import Shard
+
+    def current() -> list[Any]:
+        return [
+            MotoEventPattern.matches_event,
+            EventPatternParser.parse,
+            Shard.put_record,
+            Table.set_stream_specification,
+        ]
+
+    before = current()
+    with mock_lambda_async():
+        during = current()
+        with mock_lambda_async():
+            assert current() == during
+        assert current() == during
+    assert all(a is not b for a, b in zip(before, during, strict=True))
+    assert current() == before

@@ -41,11 +41,11 @@ import ipaddress
 import json
 import math
 import re
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..mock import on_start
+from ..moto_patch import MotoPatch
 
 if TYPE_CHECKING:
     from ..mock import LambdaAsyncController
@@ -350,9 +350,6 @@ class EventPattern:
 
 
 # -- EventBridge rules in moto --------------------------------------------------------------------
-_lock = threading.Lock()
-_holders: set[int] = set()
-_saved: dict[str, Any] = {}
 _compiled: dict[str, EventPattern | None] = {}
 
 
@@ -378,7 +375,8 @@ def _rule_matches(moto_pattern: Any, event: Any) -> bool:
         return True
     compiled = _compiled_pattern(raw)
     if compiled is None:
-        return bool(_saved["matches_event"](moto_pattern, event))
+        original = _RULE_MATCHING.original(type(moto_pattern), "matches_event")
+        return bool(original(moto_pattern, event))
     return compiled.matches(json.loads(json.dumps(event, default=str)))
 
 
@@ -391,7 +389,7 @@ def _parse_rule_pattern(parser: Any) -> dict[str, Any]:
     """
     from moto.events.exceptions import InvalidEventPatternException
 
-    parsed: dict[str, Any] = _saved["parse"](parser)
+    parsed: dict[str, Any] = _RULE_MATCHING.original(type(parser), "parse")(parser)
     if parsed:
         try:
             EventPattern(parsed)
@@ -400,28 +398,21 @@ def _parse_rule_pattern(parser: Any) -> dict[str, Any]:
     return parsed
 
 
+def _rule_replacements() -> list[tuple[Any, str, Any]]:
+    from moto.events.models import EventPattern as MotoEventPattern
+    from moto.events.models import EventPatternParser
+
+    return [
+        (MotoEventPattern, "matches_event", _rule_matches),
+        (EventPatternParser, "parse", _parse_rule_pattern),
+    ]
+
+
+_RULE_MATCHING = MotoPatch(_rule_replacements)
+
+
 @on_start
 def install(controller: LambdaAsyncController) -> None:
     """Match EventBridge rules with this module while ``controller`` is active (moto 5.2.1's
     matcher misses patterns into arrays of objects, among others)."""
-    from moto.events.models import EventPattern as MotoEventPattern
-    from moto.events.models import EventPatternParser
-
-    with _lock:
-        if id(controller) in _holders:
-            return
-        if not _holders:
-            _saved["matches_event"] = MotoEventPattern.matches_event
-            _saved["parse"] = EventPatternParser.parse
-            MotoEventPattern.matches_event = _rule_matches  # type: ignore[method-assign,assignment]
-            EventPatternParser.parse = _parse_rule_pattern  # type: ignore[method-assign,assignment]
-        _holders.add(id(controller))
-
-    def release() -> None:
-        with _lock:
-            _holders.discard(id(controller))
-            if not _holders and _saved:
-                MotoEventPattern.matches_event = _saved.pop("matches_event")  # type: ignore[method-assign]
-                EventPatternParser.parse = _saved.pop("parse")  # type: ignore[method-assign]
-
-    controller.add_cleanup(release)
+    _RULE_MATCHING.hold(controller)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from ..functions import moto_function
 from ..interception import AwsError
 from ..metrics import History, put_invocation_metrics, put_metric
 from ..mock import get_controller, on_start
+from ..moto_patch import MotoPatch
 from ..runtime import InvocationResult, Runtime
 from .dynamodb_records import stream_label, stream_record_size, wire_json
 from .filtering import matches_filters, parse_filter_criteria
@@ -83,11 +83,6 @@ RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
 
 
 # -- virtual arrival times -------------------------------------------------------------------------
-_hooks_lock = threading.Lock()
-_holders: set[int] = set()
-_saved: dict[str, Any] = {}
-
-
 def _active_controller() -> LambdaAsyncController | None:
     try:
         return get_controller()
@@ -110,7 +105,8 @@ def kinesis_first_sequence_number(shard_index: int) -> int:
 
 def _stamped_put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
     first = not self.records
-    sequence_number: str = _saved["put_record"](self, partition_key, data, explicit_hash_key)
+    put_record = _ARRIVAL_HOOKS.original(type(self), "put_record")
+    sequence_number: str = put_record(self, partition_key, data, explicit_hash_key)
     controller = _active_controller()
     if controller is not None and first and sequence_number == "1":
         record = self.records.pop(1)
@@ -129,7 +125,7 @@ def _stamped_put_record(self: Any, partition_key: str, data: str, explicit_hash_
 
 def _stamped_add(self: Any, old: Any, new: Any) -> None:
     count = len(self.items)
-    _saved["add"](self, old, new)
+    _ARRIVAL_HOOKS.original(type(self), "add")(self, old, new)
     controller = _active_controller()
     if controller is not None:
         now_ms = controller.clock.now_ms()
@@ -144,10 +140,24 @@ def _stamped_add(self: Any, old: Any, new: Any) -> None:
 
 def _labelled_stream_specification(self: Any, streams: dict[str, Any] | None) -> None:
     label = self.latest_stream_label
-    _saved["set_stream_specification"](self, streams)
+    _ARRIVAL_HOOKS.original(type(self), "set_stream_specification")(self, streams)
     controller = _active_controller()
     if controller is not None and self.latest_stream_label not in (None, label):
         self.latest_stream_label = stream_label(controller.clock.now_ms())
+
+
+def _arrival_replacements() -> list[tuple[Any, str, Any]]:
+    from moto.dynamodb.models.table import StreamShard, Table
+    from moto.kinesis.models import Shard
+
+    return [
+        (Shard, "put_record", _stamped_put_record),
+        (StreamShard, "add", _stamped_add),
+        (Table, "set_stream_specification", _labelled_stream_specification),
+    ]
+
+
+_ARRIVAL_HOOKS = MotoPatch(_arrival_replacements)
 
 
 @on_start
@@ -160,30 +170,7 @@ def hold_arrival_hooks(controller: LambdaAsyncController) -> None:
     labels (:mod:`.dynamodb_records`). The patch is in place while any controller holds it
     (idempotent per controller).
     """
-    from moto.dynamodb.models.table import StreamShard, Table
-    from moto.kinesis.models import Shard
-
-    with _hooks_lock:
-        if id(controller) in _holders:
-            return
-        if not _holders:
-            _saved["put_record"] = Shard.put_record
-            _saved["add"] = StreamShard.add
-            _saved["set_stream_specification"] = Table.set_stream_specification
-            Shard.put_record = _stamped_put_record  # type: ignore[method-assign]
-            StreamShard.add = _stamped_add  # type: ignore[method-assign]
-            Table.set_stream_specification = _labelled_stream_specification  # type: ignore[method-assign]
-        _holders.add(id(controller))
-
-    def release() -> None:
-        with _hooks_lock:
-            _holders.discard(id(controller))
-            if not _holders and _saved:
-                Shard.put_record = _saved.pop("put_record")  # type: ignore[method-assign]
-                StreamShard.add = _saved.pop("add")  # type: ignore[method-assign]
-                Table.set_stream_specification = _saved.pop("set_stream_specification")  # type: ignore[method-assign]
-
-    controller.add_cleanup(release)
+    _ARRIVAL_HOOKS.hold(controller)
 
 
 # -- the records and the state kept per mapping ----------------------------------------------------
