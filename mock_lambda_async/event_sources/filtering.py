@@ -4,6 +4,9 @@ Lambda applies EventBridge pattern syntax to the record's metadata and to its da
 SQS, ``data`` for Kinesis, ``dynamodb`` for DynamoDB Streams). The data key is matched as JSON only if
 it is a JSON object or array, else as a plain string. Filters are OR-ed: a record matching any of
 them is delivered.
+
+INFERENCE: Lambda's filtering guide lists fewer operators than EventBridge's (no ``wildcard`` or
+``cidr``); whether Lambda refuses them is not recorded, so every EventBridge operator is accepted.
 """
 
 from __future__ import annotations

@@ -706,8 +706,12 @@ def _tagged_mapping(call: Call) -> EventSourceMapping | None:
     match = _MAPPING_ARN.fullmatch(arn)
     if match is None:
         return None
-    mapping = call.controller.state(MappingRegistry).mappings.get(match["uuid"])
-    if mapping is None or mapping.deleted or mapping.arn != arn:
+    registry = call.controller.state(MappingRegistry)
+    try:
+        mapping = registry.get(match["uuid"], call.region, call.account_id)
+    except AwsError:
+        mapping = None
+    if mapping is None or mapping.arn != arn:
         raise AwsError("ResourceNotFoundException", f"Event source mapping not found: {arn}", 404)
     return mapping
 
