@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 from conftest import client
+from hypothesis import given
+from hypothesis import strategies as st
 from test_esm_streams import events, kinesis_stream, map_stream, put
 from test_esm_streams_dynamodb import dynamodb_stream, records, table
+
+from mock_lambda_async.event_sources.dynamodb_records import stream_record_size, wire_json
 
 DDB_SNAPSHOT = "test_lambda_integration_dynamodbstreams.snapshot.json"
 
@@ -217,3 +221,56 @@ def test_s3_on_failure_object_key_names_the_mapping_and_shard(lam: Any) -> None:
     assert re.fullmatch(
         r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", item["Key"][len(folder) :]
     )
+
+
+def test_kinesis_sequence_numbers_increase_within_each_shard(lam: Any) -> None:
+    # Kinesis numbers records per shard; shardId-000000000001's numbers follow shard 0's.
+    lam.add_function("consumer", lambda event, context: None)
+    stream = kinesis_stream(shards=2)
+    map_stream("consumer", stream)
+    kinesis = client("kinesis")
+    results = [
+        kinesis.put_record(
+            StreamName="orders", Data=b"x", ExplicitHashKey=hash_key, PartitionKey="k"
+        )
+        for hash_key in ("0", str(2**127), "1", str(2**127 + 1))
+    ]
+    by_shard: dict[str, list[int]] = {}
+    for result in results:
+        by_shard.setdefault(result["ShardId"], []).append(int(result["SequenceNumber"]))
+    assert sorted(by_shard) == ["shardId-000000000000", "shardId-000000000001"]
+    assert all(
+        numbers == sorted(numbers) and len(set(numbers)) == 2 for numbers in by_shard.values()
+    )
+    assert max(by_shard["shardId-000000000000"]) < min(by_shard["shardId-000000000001"])
+    delivered = {
+        record["eventID"] for event in events(lam, "consumer") for record in event["Records"]
+    }
+    assert delivered == {f"{r['ShardId']}:{r['SequenceNumber']}" for r in results}
+
+
+# -- item sizes, as a property ----------------------------------------------------------------------
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=6),
+        st.one_of(
+            st.text(max_size=10).map(lambda text: {"S": text}),
+            st.binary(max_size=10).map(lambda raw: {"B": raw}),
+            st.booleans().map(lambda flag: {"BOOL": flag}),
+        ),
+        max_size=6,
+    )
+)
+def test_item_size_is_names_plus_values(attributes: dict[str, Any]) -> None:
+    # [DOCS] DynamoDB item sizes and formats: strings count UTF-8 bytes, binaries raw bytes,
+    # Booleans 1 byte, plus each attribute name's UTF-8 bytes.
+    def value_size(value: dict[str, Any]) -> int:
+        ((kind, inner),) = value.items()
+        if kind == "S":
+            return len(inner.encode())
+        return len(inner) if kind == "B" else 1
+
+    expected = sum(len(name.encode()) + value_size(value) for name, value in attributes.items())
+    assert stream_record_size({"Keys": {}, "NewImage": attributes}) == expected
+    wired = wire_json(attributes)
+    assert all(isinstance(v.get("B", ""), str) for v in wired.values())
