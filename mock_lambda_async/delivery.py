@@ -112,8 +112,12 @@ def deliver_record(
     *,
     fn: ResolvedFunction,
     success: bool,
+    s3_prefix: str | None = None,
 ) -> None:
-    """Send an invocation record to a destination (SQS, SNS, Lambda, EventBridge, S3)."""
+    """Send an invocation record to a destination (SQS, SNS, Lambda, EventBridge, S3).
+
+    ``s3_prefix`` names an S3 object's folder (see :func:`s3_record_key`); async records leave it
+    out."""
     request_id = record.get("requestContext", {}).get("requestId")
     refused = refused_delivery(controller, target_arn, function_name=fn.name, request_id=request_id)
     if refused is not None:
@@ -131,7 +135,7 @@ def deliver_record(
         elif service == "s3":
             if success:
                 raise DeliveryFailed("S3 buckets are supported only as OnFailure destinations")
-            _put_s3_record(controller, fn, resource, record)
+            _put_s3_record(controller, fn, resource, record, s3_prefix)
         else:
             raise DeliveryFailed(f"{service} is not a supported destination service")
     except DeliveryFailed:
@@ -218,19 +222,27 @@ def _put_event(
         raise DeliveryFailed(f"{entries[0]['ErrorCode']}: {entries[0].get('ErrorMessage', '')}")
 
 
-def s3_record_key(fn: ResolvedFunction, epoch_ms: int) -> str:
-    """``aws/lambda/async/<function-name>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<Random UUID>``.
+def s3_record_key(fn: ResolvedFunction, epoch_ms: int, prefix: str | None = None) -> str:
+    """``<prefix>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<Random UUID>``.
 
-    The naming convention from the Lambda developer guide, "Capturing records of Lambda asynchronous
-    invocations" (docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html,
-    destination table, Amazon S3 row).
+    The prefix of an async record is ``aws/lambda/async/<function-name>`` ("Capturing records of
+    Lambda asynchronous invocations", docs.aws.amazon.com/lambda/latest/dg/
+    invocation-async-retain-records.html, destination table, Amazon S3 row); a stream mapping's
+    is ``aws/lambda/<ESM-UUID>/<shardID>`` (kinesis-on-failure-destination.html and
+    services-dynamodb-errors.html: "The S3 object containing the invocation record uses the
+    following naming convention").
     """
     at = to_datetime(epoch_ms)
-    return f"aws/lambda/async/{fn.name}/{at:%Y/%m/%d}/{at:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
+    folder = prefix or f"aws/lambda/async/{fn.name}"
+    return f"{folder}/{at:%Y/%m/%d}/{at:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
 
 
 def _put_s3_record(
-    controller: LambdaAsyncController, fn: ResolvedFunction, resource: str, record: dict[str, Any]
+    controller: LambdaAsyncController,
+    fn: ResolvedFunction,
+    resource: str,
+    record: dict[str, Any],
+    prefix: str | None,
 ) -> None:
     from moto.s3.models import s3_backends
 
@@ -241,7 +253,7 @@ def _put_s3_record(
     partition, account = owner
     backend = s3_backends[account][partition]
     backend.put_object(
-        bucket, s3_record_key(fn, controller.clock.now_ms()), record_body(record).encode()
+        bucket, s3_record_key(fn, controller.clock.now_ms(), prefix), record_body(record).encode()
     )
 
 

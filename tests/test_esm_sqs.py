@@ -146,6 +146,9 @@ def failing(event: dict[str, Any], context: Any) -> None:
 
 # -- the event ---------------------------------------------------------------------------------------
 def test_record_has_the_recorded_shape(lam: Any) -> None:
+    # test_lambda_integration_sqs.snapshot.json::
+    # test_report_batch_item_failures_invalid_result_json_batch_fails (no batching window): a
+    # message without attributes has no md5OfMessageAttributes key.
     function = add_function(lam)
     url, arn = queue()
     map_queue(function, arn)
@@ -163,12 +166,30 @@ def test_record_has_the_recorded_shape(lam: Any) -> None:
             "ApproximateFirstReceiveTimestamp": now,
         },
         "messageAttributes": {},
-        "md5OfMessageAttributes": None,
         "md5OfBody": sent["MD5OfMessageBody"],
         "eventSource": "aws:sqs",
         "eventSourceARN": arn,
         "awsRegion": REGION,
     }
+
+
+def test_record_of_a_mapping_with_a_batching_window_has_a_null_attributes_md5(lam: Any) -> None:
+    # test_lambda_integration_sqs.snapshot.json::TestSQSEventSourceMapping::
+    # test_sqs_event_source_mapping (MaximumBatchingWindowInSeconds=1):
+    # "messageAttributes": {}, "md5OfMessageAttributes": null.
+    function = add_function(lam)
+    url, arn = queue()
+    map_queue(function, arn, MaximumBatchingWindowInSeconds=1)
+    client("sqs").send_message(QueueUrl=url, MessageBody="x")
+    lam.advance(seconds=1)
+    [[record]] = records(lam)
+    keys = list(record)
+    assert keys[keys.index("messageAttributes") :][:3] == [
+        "messageAttributes",
+        "md5OfMessageAttributes",
+        "md5OfBody",
+    ]
+    assert record["md5OfMessageAttributes"] is None
 
 
 def test_message_attributes_take_the_lambda_shape(lam: Any) -> None:

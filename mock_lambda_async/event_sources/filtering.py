@@ -1,31 +1,35 @@
-"""Event filtering for event source mappings (``FilterCriteria``), on moto's EventBridge matcher.
+"""Event filtering for event source mappings (``FilterCriteria``), on :mod:`.patterns`.
 
 Lambda applies EventBridge pattern syntax to the record's metadata and to its data key (``body`` for
 SQS, ``data`` for Kinesis, ``dynamodb`` for DynamoDB Streams). The data key is matched as JSON only if
 it is a JSON object or array, else as a plain string. Filters are OR-ed: a record matching any of
 them is delivered.
+
+INFERENCE: Lambda's filtering guide lists fewer operators than EventBridge's (no ``wildcard`` or
+``cidr``); whether Lambda refuses them is not recorded, so every EventBridge operator is accepted.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, cast
-
-from moto.events.models import EventPattern, EventPatternParser
+from typing import Any
 
 from ..interception import AwsError
+from .patterns import EventPattern, PatternError
 
 __all__ = ["matches_filters", "parse_filter_criteria"]
 
 
 def parse_filter_criteria(filter_criteria: dict[str, Any] | None) -> list[EventPattern]:
-    """Parse ``FilterCriteria``; invalid patterns get AWS's error."""
+    """Parse ``FilterCriteria``; invalid patterns get AWS's error (recorded:
+    ``test_lambda_integration_dynamodbstreams.snapshot.json::test_dynamodb_invalid_event_filter``).
+    """
     patterns = []
     for entry in (filter_criteria or {}).get("Filters") or []:
         raw = entry.get("Pattern")
         try:
-            patterns.append(EventPattern(raw, EventPatternParser(raw).parse()))
-        except Exception as error:
+            patterns.append(EventPattern(raw if raw is not None else ""))
+        except PatternError as error:
             raise AwsError(
                 "InvalidParameterValueException",
                 "Invalid filter pattern definition.",
@@ -58,4 +62,4 @@ def matches_filters(patterns: list[EventPattern], record: dict[str, Any], data_k
             parsed = None
         if isinstance(parsed, dict | list):
             candidate[data_key] = parsed
-    return any(pattern.matches_event(cast(Any, candidate)) for pattern in patterns)
+    return any(pattern.matches(candidate) for pattern in patterns)

@@ -5,7 +5,8 @@ Kinesis streams and DynamoDB streams, with the responses and errors AWS gives (s
 enabled mapping has a poller registered on the controller's scheduler: :class:`~.sqs.SqsPoller` for
 queues, ``streams.StreamPoller`` for streams.
 
-*States on the virtual clock.* ``CreateEventSourceMapping`` answers ``Creating`` (202), ``Update``
+*States on the virtual clock.* ``CreateEventSourceMapping`` answers ``Creating`` (202; ``Disabled``
+with ``Enabled=False``), ``Update``
 answers ``Updating`` (``Enabling``/``Disabling`` when ``Enabled`` flips) and ``Delete`` answers
 ``Deleting``; the mapping settles (``Enabled``/``Disabled``, or gone) at the next scheduler step of
 the same virtual instant. With ``auto_drain`` (the default) any following AWS call drains first, so
@@ -780,7 +781,8 @@ def create_event_source_mapping(call: Call) -> Reply:
         source_type=source.kind,
         config=config,
         enabled=enabled,
-        state="Creating",
+        # AWS answers a mapping created disabled with ``Disabled`` at once, not ``Creating``.
+        state="Creating" if enabled else "Disabled",
         state_transition_reason=_REASONS[source.kind == SQS],
         last_modified_ms=call.controller.clock.now_ms(),
         function_arn=shown_arn,
@@ -877,3 +879,70 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(v) for v in value]
     return value
+
+
+# -- tags --------------------------------------------------------------------------------------------
+_MAPPING_ARN = re.compile(r"arn:[^:]+:lambda:[^:]+:\d{12}:event-source-mapping:(?P<uuid>.+)")
+
+
+def _tagged_mapping(call: Call) -> EventSourceMapping | None:
+    """The mapping a tag operation's ``Resource`` names (``None``: another resource, moto's).
+
+    A malformed ARN is refused with the model's ``ValidationException``; a mapping that does not
+    exist answers 404 ``Event source mapping not found: <arn>``, as AWS records it.
+    """
+    _check_model(call, skip=("Tags", "TagKeys"))
+    arn = call.params["Resource"]
+    match = _MAPPING_ARN.fullmatch(arn)
+    if match is None:
+        return None
+    registry = call.controller.state(MappingRegistry)
+    try:
+        mapping = registry.get(match["uuid"], call.region, call.account_id)
+    except AwsError:
+        mapping = None
+    if mapping is None or mapping.arn != arn:
+        raise AwsError("ResourceNotFoundException", f"Event source mapping not found: {arn}", 404)
+    return mapping
+
+
+def _function_tags(call: Call, method: str, *args: Any) -> Any:
+    """A function's tags are moto's: its backend answers, its errors go out as AWS's."""
+    from moto.awslambda.models import lambda_backends
+    from moto.core.exceptions import JsonRESTError
+
+    backend = lambda_backends[call.account_id][call.region]
+    try:
+        return getattr(backend, method)(call.params["Resource"], *args)
+    except JsonRESTError as error:
+        raise AwsError(error.error_type, error.message, error.code) from error
+
+
+@operation("lambda", "TagResource")
+def tag_resource(call: Call) -> Reply:
+    tags = dict(call.params.get("Tags") or {})
+    mapping = _tagged_mapping(call)
+    if mapping is None:
+        _function_tags(call, "tag_resource", tags)
+    else:
+        mapping.tags.update(tags)
+    return Reply(204)
+
+
+@operation("lambda", "UntagResource")
+def untag_resource(call: Call) -> Reply:
+    keys = list(call.params.get("TagKeys") or [])
+    mapping = _tagged_mapping(call)
+    if mapping is None:
+        _function_tags(call, "untag_resource", keys)
+    else:
+        for key in keys:
+            mapping.tags.pop(key, None)
+    return Reply(204)
+
+
+@operation("lambda", "ListTags")
+def list_tags(call: Call) -> Reply:
+    mapping = _tagged_mapping(call)
+    tags = _function_tags(call, "list_tags") if mapping is None else mapping.tags
+    return json_reply(200, {"Tags": dict(tags)})

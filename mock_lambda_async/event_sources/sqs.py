@@ -62,12 +62,11 @@ from ..runtime import InvocationResult, Runtime
 from .filtering import matches_filters, parse_filter_criteria
 
 if TYPE_CHECKING:
-    from moto.events.models import EventPattern
-
     from ..metrics import Attempt
     from ..mock import LambdaAsyncController
     from ..recursion import Lineage
     from .mappings import EventSourceMapping
+    from .patterns import EventPattern
 
 __all__ = ["SqsPoller", "batch_item_failures", "lambda_record", "sqs_queue"]
 
@@ -293,6 +292,9 @@ class SqsPoller:
             receive_count=message.approximate_receive_count,
         )
 
+    def _batching_window(self) -> bool:
+        return bool(self.mapping.config.get("MaximumBatchingWindowInSeconds"))
+
     def _filter(self, queue: Any, fn: ResolvedFunction, messages: list[Any]) -> list[Any]:
         criteria = self.mapping.config.get("FilterCriteria")
         if not criteria:
@@ -300,11 +302,13 @@ class SqsPoller:
         if criteria is not self._filters_source:
             self._filters = parse_filter_criteria(criteria)
             self._filters_source = criteria
-        region = queue.region
+        region, window = queue.region, self._batching_window()
         kept = [
             m
             for m in messages
-            if matches_filters(self._filters, lambda_record(m, queue.queue_arn, region), "body")
+            if matches_filters(
+                self._filters, lambda_record(m, queue.queue_arn, region, window), "body"
+            )
         ]
         if len(kept) < len(messages):
             keep = {id(m) for m in kept}
@@ -381,7 +385,7 @@ class SqsPoller:
                 put_metric(self.controller, fn, "Throttles", 1)
                 self._note(Kind.THROTTLED, trigger="sqs", reason=reason, count=len(batch))
                 continue
-            payload = _event_payload(batch, queue.queue_arn, queue.region)
+            payload = _event_payload(batch, queue.queue_arn, queue.region, self._batching_window())
             self._note(Kind.POLLED, source=queue.queue_arn, count=len(batch))
             attempt = max(m.approximate_receive_count for m in batch)
             record = history.start_attempt(
@@ -570,8 +574,17 @@ def _estimated_bytes(message: Any) -> int:
     return size
 
 
-def lambda_record(message: Any, queue_arn: str, region: str) -> dict[str, Any]:
-    """One message as Lambda puts it in the event (recorded shape, spec appendix (c))."""
+def lambda_record(
+    message: Any, queue_arn: str, region: str, batching_window: bool = False
+) -> dict[str, Any]:
+    """One message as Lambda puts it in the event (recorded shape, spec appendix (c)).
+
+    ``md5OfMessageAttributes`` of a message without attributes depends on the mapping: AWS's
+    recordings leave the key out for a mapping without a batching window
+    (``MaximumBatchingWindowInSeconds`` 0: ``test_lambda_integration_sqs.snapshot.json::
+    test_report_batch_item_failures_invalid_result_json_batch_fails``) and give ``null`` with one
+    (window 1: ``TestSQSEventSourceMapping::test_sqs_event_source_mapping``).
+    """
     fifo = queue_arn.endswith(".fifo")
     attributes: dict[str, str] = {
         "ApproximateReceiveCount": str(message.approximate_receive_count),
@@ -592,7 +605,7 @@ def lambda_record(message: Any, queue_arn: str, region: str) -> dict[str, Any]:
     source = getattr(message, "dead_letter_queue_source_arn", None)
     if source:
         attributes["DeadLetterQueueSourceArn"] = source
-    return {
+    record: dict[str, Any] = {
         "messageId": message.id,
         "receiptHandle": message.receipt_handle,
         "body": message.body,
@@ -600,12 +613,16 @@ def lambda_record(message: Any, queue_arn: str, region: str) -> dict[str, Any]:
         "messageAttributes": {
             name: _message_attribute(value) for name, value in message.message_attributes.items()
         },
-        "md5OfMessageAttributes": message.attribute_md5 if message.message_attributes else None,
-        "md5OfBody": message.body_md5,
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
     }
+    if message.message_attributes:
+        record["md5OfMessageAttributes"] = message.attribute_md5
+    elif batching_window:
+        record["md5OfMessageAttributes"] = None
+    record["md5OfBody"] = message.body_md5
+    record["eventSource"] = "aws:sqs"
+    record["eventSourceARN"] = queue_arn
+    record["awsRegion"] = region
+    return record
 
 
 def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
@@ -624,8 +641,10 @@ def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _event_payload(batch: list[Any], queue_arn: str, region: str) -> bytes:
-    return json.dumps({"Records": [lambda_record(m, queue_arn, region) for m in batch]}).encode()
+def _event_payload(batch: list[Any], queue_arn: str, region: str, batching_window: bool) -> bytes:
+    return json.dumps(
+        {"Records": [lambda_record(m, queue_arn, region, batching_window) for m in batch]}
+    ).encode()
 
 
 def batch_item_failures(payload: bytes, batch_ids: set[str]) -> set[str] | None:

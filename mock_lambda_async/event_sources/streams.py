@@ -32,10 +32,8 @@ sees those records again after ``SplitShard``/``MergeShards``/``UpdateShardCount
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
-import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -49,12 +47,13 @@ from ..functions import moto_function
 from ..interception import AwsError
 from ..metrics import History, put_invocation_metrics, put_metric
 from ..mock import get_controller, on_start
+from ..moto_patch import MotoPatch
 from ..runtime import InvocationResult, Runtime
+from .dynamodb_records import stream_label, stream_record_size, wire_json
 from .filtering import matches_filters, parse_filter_criteria
+from .patterns import EventPattern
 
 if TYPE_CHECKING:
-    from moto.events.models import EventPattern
-
     from ..functions import ResolvedFunction
     from ..mock import LambdaAsyncController
     from .mappings import EventSourceMapping
@@ -84,11 +83,6 @@ RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
 
 
 # -- virtual arrival times -------------------------------------------------------------------------
-_hooks_lock = threading.Lock()
-_holders: set[int] = set()
-_saved: dict[str, Any] = {}
-
-
 def _active_controller() -> LambdaAsyncController | None:
     try:
         return get_controller()
@@ -96,9 +90,29 @@ def _active_controller() -> LambdaAsyncController | None:
         return None
 
 
+def kinesis_first_sequence_number(shard_index: int) -> int:
+    """The sequence number of a shard's first record while the mock is active.
+
+    moto numbers each shard's records 1, 2, ... (seen on 5.2.1); Kinesis's are 56-digit numbers,
+    increasing within a shard ([LDG] with-kinesis sample event:
+    ``"sequenceNumber": "49590338271490256608559692538361571095921575989136588898"``). The first
+    record of shard N gets ``49`` followed by N in the next 18 digits, then ``1``; moto numbers
+    the records after it one up each, as it does from 1. INFERENCE: AWS's numbers also encode time
+    and leave gaps; code should compare them, never compute with them.
+    """
+    return 49 * 10**54 + shard_index * 10**36 + 1
+
+
 def _stamped_put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
-    sequence_number: str = _saved["put_record"](self, partition_key, data, explicit_hash_key)
+    first = not self.records
+    put_record = _ARRIVAL_HOOKS.original(type(self), "put_record")
+    sequence_number: str = put_record(self, partition_key, data, explicit_hash_key)
     controller = _active_controller()
+    if controller is not None and first and sequence_number == "1":
+        record = self.records.pop(1)
+        record.sequence_number = kinesis_first_sequence_number(int(self._shard_id))
+        self.records[record.sequence_number] = record
+        sequence_number = str(record.sequence_number)
     if controller is not None:
         record = self.records.get(int(sequence_number))
         if record is not None:
@@ -111,15 +125,39 @@ def _stamped_put_record(self: Any, partition_key: str, data: str, explicit_hash_
 
 def _stamped_add(self: Any, old: Any, new: Any) -> None:
     count = len(self.items)
-    _saved["add"](self, old, new)
+    _ARRIVAL_HOOKS.original(type(self), "add")(self, old, new)
     controller = _active_controller()
     if controller is not None:
         now_ms = controller.clock.now_ms()
         for item in self.items[count:]:
             stamp = to_datetime(now_ms).replace(tzinfo=None)
-            item.record["dynamodb"]["ApproximateCreationDateTime"] = stamp
+            stored = item.record["dynamodb"]
+            stored["ApproximateCreationDateTime"] = stamp
+            stored["SizeBytes"] = stream_record_size(stored)
             item.mock_arrival_ms = now_ms
         controller.scheduler.wake_pollers()
+
+
+def _labelled_stream_specification(self: Any, streams: dict[str, Any] | None) -> None:
+    label = self.latest_stream_label
+    _ARRIVAL_HOOKS.original(type(self), "set_stream_specification")(self, streams)
+    controller = _active_controller()
+    if controller is not None and self.latest_stream_label not in (None, label):
+        self.latest_stream_label = stream_label(controller.clock.now_ms())
+
+
+def _arrival_replacements() -> list[tuple[Any, str, Any]]:
+    from moto.dynamodb.models.table import StreamShard, Table
+    from moto.kinesis.models import Shard
+
+    return [
+        (Shard, "put_record", _stamped_put_record),
+        (StreamShard, "add", _stamped_add),
+        (Table, "set_stream_specification", _labelled_stream_specification),
+    ]
+
+
+_ARRIVAL_HOOKS = MotoPatch(_arrival_replacements)
 
 
 @on_start
@@ -127,29 +165,12 @@ def hold_arrival_hooks(controller: LambdaAsyncController) -> None:
     """Stamp the records moto stores with the virtual time and wake the pollers, while active.
 
     moto stamps Kinesis records and DynamoDB stream records with the real time; the mock's clock
-    is virtual. The patch is in place while any controller holds it (idempotent per controller).
+    is virtual. The same hooks correct what moto 5.2.1 gets wrong in those records: Kinesis
+    sequence numbers (:func:`kinesis_first_sequence_number`), DynamoDB ``SizeBytes`` and stream
+    labels (:mod:`.dynamodb_records`). The patch is in place while any controller holds it
+    (idempotent per controller).
     """
-    from moto.dynamodb.models.table import StreamShard
-    from moto.kinesis.models import Shard
-
-    with _hooks_lock:
-        if id(controller) in _holders:
-            return
-        if not _holders:
-            _saved["put_record"] = Shard.put_record
-            _saved["add"] = StreamShard.add
-            Shard.put_record = _stamped_put_record  # type: ignore[method-assign]
-            StreamShard.add = _stamped_add  # type: ignore[method-assign]
-        _holders.add(id(controller))
-
-    def release() -> None:
-        with _hooks_lock:
-            _holders.discard(id(controller))
-            if not _holders and _saved:
-                Shard.put_record = _saved.pop("put_record")  # type: ignore[method-assign]
-                StreamShard.add = _saved.pop("add")  # type: ignore[method-assign]
-
-    controller.add_cleanup(release)
+    _ARRIVAL_HOOKS.hold(controller)
 
 
 # -- the records and the state kept per mapping ----------------------------------------------------
@@ -334,28 +355,36 @@ class _KinesisSource(_Source):
         last = int(shard.get_max_sequence_number())
         if last <= after:
             return [], after
+        stream = self._stream()
+        encryption = str(getattr(stream, "encryption_type", "NONE") or "NONE")
         role = str(fn.moto().role) if moto_function(*_fn_key(fn)) is not None else ""
         found = []
-        for number in range(after + 1, last + 1):
+        # A shard's numbers are consecutive from its first record's (moto adds one each time).
+        for number in range(max(after + 1, int(shard.get_min_sequence_number())), last + 1):
             record = shard.records.get(number)
             if record is not None:
-                found.append(self._record(shard_id, record, role))
+                found.append(self._record(shard_id, record, role, encryption))
         return found, last
 
-    def _record(self, shard_id: str, record: Any, role: str) -> _Record:
+    def _record(self, shard_id: str, record: Any, role: str, encryption: str) -> _Record:
         arrival_ms = _kinesis_arrival_ms(record)
         data = record.data
         if isinstance(data, bytes):
             data = base64.b64encode(data).decode()
         sequence_number = str(record.sequence_number)
+        kinesis: dict[str, Any] = {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": record.partition_key,
+            "sequenceNumber": sequence_number,
+            "data": data,
+            "approximateArrivalTimestamp": arrival_ms / 1000,
+        }
+        if encryption == "KMS":
+            # Records of a server-side encrypted stream say so ([JE] kinesis_event.json puts
+            # ``encryptionType`` last); the recorded unencrypted records have no such key.
+            kinesis["encryptionType"] = encryption
         event = {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": record.partition_key,
-                "sequenceNumber": sequence_number,
-                "data": data,
-                "approximateArrivalTimestamp": arrival_ms / 1000,
-            },
+            "kinesis": kinesis,
             "eventSource": "aws:kinesis",
             "eventVersion": "1.0",
             "eventID": f"{shard_id}:{sequence_number}",
@@ -437,15 +466,16 @@ class _DynamoDBSource(_Source):
         arrival_ms = _dynamodb_arrival_ms(item)
         # Key order and types as Lambda delivers them ([PT] tests/events/dynamoStreamEvent.json):
         # ``ApproximateCreationDateTime`` in epoch seconds (second precision), eventVersion 1.1.
+        # Binary values go out base64 (:func:`.dynamodb_records.wire_json`), which also copies.
         dynamodb: dict[str, Any] = {
             "ApproximateCreationDateTime": float(arrival_ms // 1000),
-            "Keys": copy.deepcopy(stored["Keys"]),
+            "Keys": wire_json(stored["Keys"]),
         }
         for image in ("NewImage", "OldImage"):
             if image in stored:
-                dynamodb[image] = copy.deepcopy(stored[image])
+                dynamodb[image] = wire_json(stored[image])
         dynamodb["SequenceNumber"] = str(stored["SequenceNumber"])
-        dynamodb["SizeBytes"] = stored["SizeBytes"]
+        dynamodb["SizeBytes"] = stream_record_size(stored)
         dynamodb["StreamViewType"] = stored["StreamViewType"]
         event = {
             "eventID": source["eventID"],
@@ -457,7 +487,7 @@ class _DynamoDBSource(_Source):
             "eventSourceARN": self.arn,
         }
         # INFERENCE: with ParallelizationFactor, order is kept per item (its key attributes).
-        key = json.dumps(stored["Keys"], sort_keys=True)
+        key = json.dumps(dynamodb["Keys"], sort_keys=True)
         return _Record(dynamodb["SequenceNumber"], arrival_ms, key, event, _json_size(event))
 
     def retention_ms(self) -> int:
@@ -1073,7 +1103,14 @@ class StreamPoller:
                 # along with the metadata" ([DOCS] kinesis-on-failure-destination).
                 failure["payload"] = {"Records": [record.event for record in records]}
             try:
-                deliver_record(self.controller, destination, failure, fn=fn, success=False)
+                deliver_record(
+                    self.controller,
+                    destination,
+                    failure,
+                    fn=fn,
+                    success=False,
+                    s3_prefix=f"aws/lambda/{self.mapping.uuid}/{shard.shard_id}",
+                )
             except DeliveryFailed as error:
                 put_metric(self.controller, fn, "DestinationDeliveryFailures", 1)
                 self.history.note(
