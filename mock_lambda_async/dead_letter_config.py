@@ -439,10 +439,16 @@ def put_function_concurrency(call: Call) -> Reply:
     limit = _account_concurrency_limit(call.controller)
     minimum = minimum_unreserved(limit)
     if limit - reserved_elsewhere - value < minimum:
-        raise invalid_parameter(
+        # Recorded bodies carry ``message`` and no ``Type``, unlike the other
+        # InvalidParameterValueExceptions ([LS] ``test_lambda_api.snapshot.json``,
+        # ``test_function_concurrency_limits``: ``put_function_concurrency_account_limit_exceeded``,
+        # ``put_function_concurrency_below_unreserved_min_value``).
+        error = invalid_parameter(
             "Specified ReservedConcurrentExecutions for function decreases account's "
             f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
         )
+        error.fields.pop("Type", None)
+        raise error
     _set_reserved(account_id, region, name, value)
     return json_reply(200, {"ReservedConcurrentExecutions": value})
 
