@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .. import async_queue, recursion
 from ..clock import iso_ms, to_datetime
-from ..functions import ResolvedFunction, resolve
+from ..functions import ResolvedFunction, partition_of, resolve
 from ..interception import AwsError, interceptor
 from ..metrics import History
 from ..mock import on_start
@@ -76,6 +76,7 @@ def _replacements() -> list[tuple[str, Any, str, Any]]:
     template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
     return [
         ("sns.publish", sns_models.Subscription, "publish", _sns_publish),
+        ("sns.subscribe", sns_models.SNSBackend, "subscribe", _sns_subscribe),
         ("events.send_to_targets", events_models.Rule, "send_to_targets", _events_send),
         ("events.put_events", events_models.EventsBackend, "put_events", _events_put_events),
         # The event a target without Input gets carries ``account`` [DOCS eb-events-structure];
@@ -277,7 +278,11 @@ class _SnsNotification:
                     "EventSubscriptionArn": self.subscription_arn,
                     "EventSource": "aws:sns",
                     "Sns": {
-                        "SignatureVersion": self.signature_version,
+                        # Always "1", also for topics signing with version 2 (SHA256), as
+                        # recorded [LS ``test_sns.snapshot.json``,
+                        # ``test_publish_lambda_verify_signature[2]``]: the signature itself
+                        # follows the topic's version.
+                        "SignatureVersion": "1",
                         "Timestamp": self.timestamp,
                         "Signature": self.signature,
                         "SigningCertUrl": self.signing_cert_url,
@@ -298,7 +303,9 @@ class _SnsNotification:
 
         Key order and names (``SigningCertURL``, ``UnsubscribeURL``; ``Subject`` and
         ``MessageAttributes`` only when present) as recorded against AWS for a Lambda subscription's
-        redrive [LS ``test_sns.snapshot.json``, ``test_redrive_policy_lambda_subscription``].
+        redrive [LS ``test_sns.snapshot.json``, ``test_redrive_policy_lambda_subscription``]; the
+        text is indented JSON with ``" : "`` between key and value, as SNS writes it (Powertools
+        ``tests/events/snsSqsEvent.json``, a body SQS received from SNS).
         """
         body: dict[str, Any] = {
             "Type": "Notification",
@@ -319,7 +326,7 @@ class _SnsNotification:
         )
         if self.message_attributes:
             body["MessageAttributes"] = self.message_attributes
-        return json.dumps(body)
+        return json.dumps(body, indent=2, separators=(",", " : "))
 
 
 class _SnsSigner:
@@ -399,9 +406,14 @@ def _sns_publish(
     deduplication_id: str | None = None,
     message_structure: str | None = None,
 ) -> None:
-    """``Subscription.publish``: ``lambda`` subscriptions go to the async queue, others to moto."""
+    """``Subscription.publish``: ``lambda`` subscriptions go to the async queue, others to moto.
+
+    Notifications to ``sqs`` subscriptions (not raw, standard topics) are written here too: moto's
+    envelope says ``SignatureVersion`` "2" whatever the topic, names a made-up subscription in its
+    ``UnsubscribeURL`` and sorts its keys (moto 5.2.1).
+    """
     controller = _controller()
-    if controller is None or subscription.protocol != "lambda":
+    if controller is None or not _sns_takes_over(subscription):
         _original("sns.publish")(
             subscription,
             message,
@@ -418,11 +430,57 @@ def _sns_publish(
     # moto's FilterPolicyMatcher: MessageAttributes or MessageBody scope, as set on the subscription.
     matcher = subscription._filter_policy_matcher
     if matcher is not None and not _sns_matches(matcher, message_attributes, message):
-        _sns_filtered_out(controller, subscription, str(matcher.filter_policy_scope), region)
+        if subscription.protocol == "lambda":
+            _sns_filtered_out(controller, subscription, str(matcher.filter_policy_scope), region)
         return
     if message_structure == "json":
-        # moto's parser: the "lambda" key, else "default" (its InvalidParameter otherwise).
-        message = subscription._parse_message_structure(message, "lambda")
+        # moto's parser: the protocol's key, else "default" (its InvalidParameter otherwise).
+        message = subscription._parse_message_structure(message, subscription.protocol)
+    notification = _sns_notification(
+        controller, subscription, region, message, message_id, subject, message_attributes
+    )
+    if subscription.protocol == "sqs":
+        _sns_to_queue(subscription, notification, group_id, deduplication_id)
+        return
+    delivery = _SnsDelivery(controller, subscription, notification, region)
+    controller.scheduler.call_soon(delivery.attempt, label=f"sns {topic.name} -> lambda")
+
+
+def _sns_subscribe(backend: Any, topic_arn: str, endpoint: str, protocol: str) -> Any:
+    """``SNSBackend.subscribe``: the attributes name the ``SubscriptionPrincipal``.
+
+    AWS records "the authenticated IAM principal that called the Subscribe API" [DOCS
+    sns-message-data-protection-scope; LS ``test_sns.snapshot.json`` subscription attributes];
+    moto 5.2.1 leaves it out. INFERENCE: the caller is the identity moto's STS reports for
+    credentials it did not issue (``user/moto`` of the account), as an IAM ARN.
+    """
+    subscription = _original("sns.subscribe")(backend, topic_arn, endpoint, protocol)
+    if _controller() is not None:
+        account = str(backend.account_id)
+        region = str(backend.region_name)
+        principal = f"arn:{partition_of(region)}:iam::{account}:user/moto"
+        subscription.attributes.setdefault("SubscriptionPrincipal", principal)
+    return subscription
+
+
+def _sns_takes_over(subscription: Any) -> bool:
+    if subscription.protocol == "lambda":
+        return True
+    raw = str(subscription.attributes.get("RawMessageDelivery", "false")).lower() == "true"
+    return bool(subscription.protocol == "sqs" and not raw and not subscription.topic.fifo_topic)
+
+
+def _sns_notification(
+    controller: LambdaAsyncController,
+    subscription: Any,
+    region: str,
+    message: str,
+    message_id: str,
+    subject: str | None,
+    message_attributes: dict[str, Any] | None,
+) -> _SnsNotification:
+    """The message as SNS signs it for ``subscription``, stamped with virtual time."""
+    topic = subscription.topic
     version = str(
         getattr(topic, "SignatureVersion", None) or getattr(topic, "signature_version", None) or "1"
     )
@@ -432,7 +490,7 @@ def _sns_publish(
         fields.append(("Subject", subject))
     fields += [("Timestamp", timestamp), ("TopicArn", topic.arn), ("Type", "Notification")]
     signature, cert_url = _SnsSigner.sign(region, fields, version)
-    notification = _SnsNotification(
+    return _SnsNotification(
         subscription_arn=str(subscription.arn),
         endpoint=str(subscription.endpoint),
         topic_arn=str(topic.arn),
@@ -444,13 +502,31 @@ def _sns_publish(
         signature_version=version,
         signature=signature,
         signing_cert_url=cert_url,
+        # The subscription the notification was sent for [DOCS sns-message-and-json-formats].
         unsubscribe_url=(
             f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe"
             f"&SubscriptionArn={subscription.arn}"
         ),
     )
-    delivery = _SnsDelivery(controller, subscription, notification, region)
-    controller.scheduler.call_soon(delivery.attempt, label=f"sns {topic.name} -> lambda")
+
+
+def _sns_to_queue(
+    subscription: Any,
+    notification: _SnsNotification,
+    group_id: str | None,
+    deduplication_id: str | None,
+) -> None:
+    """Write the notification to the subscribed queue, as moto does (errors propagate as there)."""
+    from moto.sqs.models import sqs_backends
+
+    parts = str(subscription.endpoint).split(":")
+    sqs_backends[subscription.account_id][parts[3]].send_message(
+        parts[-1],
+        notification.sqs_body(),
+        deduplication_id=deduplication_id,
+        group_id=group_id,
+        validate_group_id=False,
+    )
 
 
 def _sns_matches(matcher: Any, message_attributes: dict[str, Any] | None, message: str) -> bool:
