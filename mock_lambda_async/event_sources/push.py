@@ -9,8 +9,8 @@ where a delivery to Lambda happens, and hand the event to our async queue instea
 - SNS: ``moto.sns.models.Subscription.publish``, for ``lambda`` subscriptions only.
 - EventBridge: ``moto.events.models.Rule.send_to_targets``, for Lambda targets only (the other
   targets still go to moto), and ``EventsBackend.put_events`` so events carry virtual time.
-- S3: ``moto.s3.notifications._invoke_awslambda`` (``send_event`` is wrapped only to learn which
-  object the notification is about).
+- S3: ``moto.s3.notifications._invoke_awslambda`` and the functions that decide which events
+  fire and what queues and topics get (``s3_notifications``).
 
 The patches go in with the first active mock and come out with the last one: outside an active mock
 moto behaves exactly as without this package. Each delivery runs on the scheduler, never inside the
@@ -30,15 +30,13 @@ Failures before Lambda accepts the event belong to the producer, not to Lambda:
 - S3 notifications have no DLQ: the event is dropped, and the drop is noted.
 
 Not modelled: resource-based permissions (AWS refuses a trigger whose function policy does not
-allow the service principal; here every trigger may invoke), and S3's check of the destination
-when the notification configuration is put.
+allow the service principal; here every trigger may invoke; S3's check of a configuration only
+refuses a function that does not exist).
 """
 
 from __future__ import annotations
 
 import base64
-import contextvars
-import hashlib
 import json
 import threading
 import uuid
@@ -70,8 +68,9 @@ def _replacements() -> list[tuple[str, Any, str, Any]]:
     """``(key, owner, attribute, replacement)`` for every moto function (or constant) we replace."""
     from moto.events import models as events_models
     from moto.events.utils import EventTemplateParser
-    from moto.s3 import notifications
     from moto.sns import models as sns_models
+
+    from . import s3_notifications
 
     template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
     return [
@@ -87,8 +86,7 @@ def _replacements() -> list[tuple[str, Any, str, Any]]:
             "DEFAULT_EVENT_INPUT_TEMPLATE",
             _with_account(template),
         ),
-        ("s3.send_event", notifications, "send_event", _s3_send_event),
-        ("s3.invoke_lambda", notifications, "_invoke_awslambda", _s3_invoke_lambda),
+        *s3_notifications.replacements(),
     ]
 
 
@@ -924,128 +922,3 @@ class _EventBridgeDelivery:
                 reason=failure,
                 source=self.rule_arn,
             )
-
-
-# -- S3 -----------------------------------------------------------------------------------------
-
-#: The bucket and key of the notification being sent (set around moto's ``send_event``).
-_S3_OBJECT: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar(
-    "mock_lambda_async_s3_object", default=None
-)
-_S3_SEQUENCE = [0]
-
-#: Event-structure versions: 2.2 for replication; 2.3 for lifecycle, Intelligent-Tiering, ACL,
-#: tagging and restore-delete events; 2.1 for the rest [DOCS notification-content-structure].
-_S3_EVENT_VERSIONS = (
-    ("Replication:", "2.2"),
-    ("LifecycleExpiration:", "2.3"),
-    ("LifecycleTransition", "2.3"),
-    ("IntelligentTiering", "2.3"),
-    ("ObjectAcl:", "2.3"),
-    ("ObjectTagging:", "2.3"),
-    ("ObjectRestore:Delete", "2.3"),
-)
-
-
-def _s3_send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-    """``notifications.send_event``: remember the bucket and key for the Lambda notification."""
-    token = _S3_OBJECT.set((bucket, key))
-    try:
-        _original("s3.send_event")(account_id, event_name, bucket, key)
-    finally:
-        _S3_OBJECT.reset(token)
-
-
-def _s3_invoke_lambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
-    """``notifications._invoke_awslambda``: the async queue instead of moto's Docker run."""
-    controller = _controller()
-    if controller is None:
-        _original("s3.invoke_lambda")(account_id, event_body, fn_arn, region_name)
-        return
-    event = _s3_event(controller, account_id, event_body, _S3_OBJECT.get())
-    bucket_arn = str(event["Records"][0]["s3"]["bucket"]["arn"])
-    chain = recursion.current()  # a handler writing to the bucket: the loop is followed
-
-    def deliver() -> None:
-        try:
-            fn = _resolve_arn(fn_arn, region_name, account_id)
-            payload = json.dumps(event).encode()
-            with recursion.running(chain):
-                async_queue.enqueue(controller, fn, payload, trigger="s3", source=bucket_arn)
-        except AwsError as error:
-            # S3 notifications have no DLQ: the event is lost (noted, so not silently).
-            reason = f"S3 notification: {error.code}: {error.message}"
-            _note(controller, "dropped", fn_arn, reason=reason, source=bucket_arn)
-
-    controller.scheduler.call_soon(deliver, label="s3 notification -> lambda")
-
-
-def _s3_customer_id(account_id: str) -> str:
-    """INFERENCE: an opaque Amazon customer ID (``A`` + 13 characters), stable per account.
-
-    AWS puts such an ID in ``principalId``; moto does not model it.
-    """
-    return "A" + hashlib.sha1(account_id.encode()).hexdigest()[:13].upper()
-
-
-def _s3_event(
-    controller: LambdaAsyncController,
-    account_id: str,
-    event_body: dict[str, Any],
-    current: tuple[Any, Any] | None,
-) -> dict[str, Any]:
-    """The S3 event Lambda receives, built on moto's record [DOCS notification-content-structure].
-
-    moto gives eventName, configurationId, bucket and object; we add ``userIdentity``,
-    ``requestParameters``, ``responseElements``, ``ownerIdentity``, ``versionId`` (versioned
-    buckets) and ``sequencer`` (PUTs and DELETEs), stamp virtual time, and leave ``size`` and
-    ``eTag`` out of removal events, which have no object left to describe.
-    """
-    base = event_body["Records"][0]
-    event_name = str(base["eventName"])
-    s3 = base["s3"]
-    bucket, key = current if current is not None else (None, None)
-    removed = event_name.startswith("ObjectRemoved:")
-    # Keys arrive URL-encoded with spaces as "+" [DOCS notification-content-structure]; moto also
-    # encodes "/", which S3 leaves as is (INFERENCE from events of prefixed keys such as
-    # "AWSLogs/<account>/..." and "dt%3D2024-01-01/..."). A literal "%" is "%25", so "%2F" is "/".
-    obj: dict[str, Any] = {"key": str(s3["object"]["key"]).replace("%2F", "/")}
-    if not removed:
-        obj["size"] = s3["object"].get("size")
-        obj["eTag"] = s3["object"].get("eTag")
-    if key is not None and getattr(bucket, "is_versioned", False):
-        obj["versionId"] = str(key.version_id)
-    if removed or event_name.startswith("ObjectCreated:"):
-        # A hexadecimal string that grows with each event (compared as strings after padding).
-        _S3_SEQUENCE[0] += 1
-        obj["sequencer"] = f"{controller.clock.now_ms():012X}{_S3_SEQUENCE[0] % 0x1000000:06X}"
-    version = next((v for prefix, v in _S3_EVENT_VERSIONS if event_name.startswith(prefix)), "2.1")
-    customer = _s3_customer_id(account_id)
-    host_id = base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
-    return {
-        "Records": [
-            {
-                "eventVersion": version,
-                "eventSource": "aws:s3",
-                "awsRegion": base["awsRegion"],
-                "eventTime": iso_ms(controller.clock.now_ms()),
-                "eventName": event_name,
-                "userIdentity": {"principalId": f"AWS:{customer}"},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {
-                    "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
-                    "x-amz-id-2": host_id,
-                },
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": s3["configurationId"],
-                    "bucket": {
-                        "name": s3["bucket"]["name"],
-                        "ownerIdentity": {"principalId": customer},
-                        "arn": s3["bucket"]["arn"],
-                    },
-                    "object": obj,
-                },
-            }
-        ]
-    }
