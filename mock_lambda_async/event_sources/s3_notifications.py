@@ -125,19 +125,23 @@ def _event_name(event_name: Any) -> str:
 def _send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
     """``notifications.send_event``: drop the events AWS does not send; remember the object."""
     name = _event_name(event_name)
-    if _controller() is not None:
+    if interceptor().controller is not None:
         only = _ONLY_EVENT.get()
         if only is not None and name != only:
             return
         if name == TAGGING_PUT and not _TAGGING_REQUEST.get():
             return
+    controller = _controller()
     _SEQUENCE[0] += 1
+    seconds = controller.clock.now_ms() // 1000 if controller is not None else 0
     request = _Request(
         bucket=bucket,
         key=key,
         request_id=uuid.uuid4().hex[:16].upper(),
         host_id=base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode(),
-        sequencer=f"{_SEQUENCE[0]:018X}",
+        # "00" + the time in seconds + a count, in hex (as in AWS's "00643717F9F8B85354" of an
+        # event at 2023-04-12T20:43:38Z, 0x643717F9 seconds): grows with each event.
+        sequencer=f"00{seconds % 0x100000000:08X}{_SEQUENCE[0] % 0x100000000:08X}",
     )
     token = _CURRENT.set(request)
     try:
