@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
+from test_esm_streams import kinesis_stream, map_stream, put
 
 ACCOUNT = "123456789012"
 
@@ -93,6 +94,37 @@ def test_dlq_topic_envelope_has_aws_keys_signature_version_1_and_real_unsubscrib
     )
     assert json.loads(body["Message"]) == {"a": 1}
     _verify(body, body["SigningCertURL"], hashes.SHA1())
+
+
+def test_stream_on_failure_topic_envelope_names_its_subscription(lam: Any, sqs: Any) -> None:
+    # The same envelope (localstack test_sns.snapshot.json and Powertools snsSqsEvent.json, as
+    # above) for the record of a Kinesis mapping's OnFailure topic.
+    def fails(event: Any, context: Any) -> None:
+        raise RuntimeError("cannot handle it")
+
+    lam.add_function("consumer", fails)
+    stream = kinesis_stream("envelope-stream")
+    sns = client("sns")
+    topic_arn = sns.create_topic(Name="stream-failures")["TopicArn"]
+    url, queue_arn = make_queue(sqs, "stream-failure-copies")
+    subscription_arn = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)[
+        "SubscriptionArn"
+    ]
+    map_stream(
+        "consumer",
+        stream,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": topic_arn}},
+    )
+    put(stream, "a")
+    lam.drain()
+    (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    body = json.loads(message["Body"])
+    assert (body["SignatureVersion"], body["UnsubscribeURL"]) == (
+        "1",
+        f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
+    )
+    assert json.loads(body["Message"])["requestContext"]["condition"] == "RetryAttemptsExhausted"
 
 
 def test_envelope_text_is_indented_as_sns_writes_it(lam: Any, sns: Any, sqs: Any) -> None:
