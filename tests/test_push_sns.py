@@ -17,7 +17,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from mock_lambda_async import async_queue, mock_lambda_async
-from mock_lambda_async.event_sources.push import sns_retry_delay
+from mock_lambda_async.event_sources.sns import sns_retry_delay
 from mock_lambda_async.interception import AwsError
 from mock_lambda_async.metrics import History
 
