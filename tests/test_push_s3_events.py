@@ -9,7 +9,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser.models import S3SqsEventNotificationModel
 from botocore.exceptions import ClientError
-from conftest import REGION, function_arn, make_queue, recording_function
+from conftest import REGION, S3_RECORD_KEYS, function_arn, make_queue, recording_function
 
 BUCKET = "events-bucket"
 
@@ -117,17 +117,7 @@ def test_s3_to_sqs_body_carries_what_aws_sends(lam: Any, s3: Any, sqs: Any) -> N
     body = json.loads(queue_record(lam, s3, sqs, "a b/c.txt")["body"])
     (record,) = body["Records"]
     # Powertools tests/events/s3SqsEvent.json (a body SQS received from S3).
-    assert list(record) == [
-        "eventVersion",
-        "eventSource",
-        "awsRegion",
-        "eventTime",
-        "eventName",
-        "userIdentity",
-        "requestParameters",
-        "responseElements",
-        "s3",
-    ]
+    assert list(record) == S3_RECORD_KEYS
     assert list(record["s3"]["bucket"]) == ["name", "ownerIdentity", "arn"]
     assert list(record["s3"]["object"]) == ["key", "size", "eTag", "sequencer"]
     assert record["s3"]["object"]["key"] == "a+b/c.txt"

@@ -8,7 +8,14 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION, client, function_arn, make_queue, recording_function
+from conftest import (
+    REGION,
+    SNS_SQS_ENVELOPE_KEYS,
+    client,
+    function_arn,
+    make_queue,
+    recording_function,
+)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -76,18 +83,7 @@ def test_dlq_topic_envelope_has_aws_keys_signature_version_1_and_real_unsubscrib
     # Key order and SignatureVersion "1": localstack test_sns.snapshot.json,
     # TestSNSSubscriptionLambda::test_redrive_policy_lambda_subscription ("messages"), and
     # Powertools tests/events/snsSqsEvent.json (an SNS body as SQS received it).
-    assert list(body) == [
-        "Type",
-        "MessageId",
-        "TopicArn",
-        "Message",
-        "Timestamp",
-        "SignatureVersion",
-        "Signature",
-        "SigningCertURL",
-        "UnsubscribeURL",
-        "MessageAttributes",
-    ]
+    assert list(body) == SNS_SQS_ENVELOPE_KEYS
     assert body["SignatureVersion"] == "1"
     assert body["UnsubscribeURL"] == (
         f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"

@@ -252,14 +252,6 @@ def aws_event(
     }
 
 
-def _delivered_body(account_id: str, event_body: Any) -> tuple[Any, bool]:
-    """(the body for a queue or topic, whether it is an event record) for moto's ``event_body``."""
-    controller = _controller()
-    if controller is None or not isinstance(event_body, dict) or "Records" not in event_body:
-        return event_body, False  # outside a mock, or s3:TestEvent
-    return aws_event(controller, account_id, event_body), True
-
-
 # -- the destinations -----------------------------------------------------------------------------
 def _invoke_lambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
     """``notifications._invoke_awslambda``: the async queue instead of moto's Docker run."""
@@ -285,39 +277,41 @@ def _invoke_lambda(account_id: str, event_body: Any, fn_arn: str, region_name: s
     controller.scheduler.call_soon(deliver, label="s3 notification -> lambda")
 
 
-def _send_sqs_message(account_id: str, event_body: Any, queue_name: str, region_name: str) -> None:
-    """``notifications._send_sqs_message``: AWS's record, as compact JSON."""
-    body, is_event = _delivered_body(account_id, event_body)
-    if not is_event:
-        _original("s3.send_sqs")(account_id, event_body, queue_name, region_name)
+def _forward(key: str, account_id: str, event_body: Any, send: Any, *args: str) -> None:
+    """Give a queue or topic AWS's record as compact JSON (``send(body)``); moto's test event, and
+    anything outside a mock, goes to moto's own sender (``key``) unchanged."""
+    controller = _controller()
+    if controller is None or not isinstance(event_body, dict) or "Records" not in event_body:
+        _original(key)(account_id, event_body, *args)
         return
+    body = json.dumps(aws_event(controller, account_id, event_body), separators=(",", ":"))
+    try:
+        send(body)
+    except Exception:  # as moto: S3 sends asynchronously, a missing destination fails nothing
+        return
+
+
+def _send_sqs_message(account_id: str, event_body: Any, queue_name: str, region_name: str) -> None:
+    """``notifications._send_sqs_message``: AWS's record."""
     from moto.sqs.models import sqs_backends
 
-    try:
-        sqs_backends[account_id][region_name].send_message(
-            queue_name=queue_name, message_body=json.dumps(body, separators=(",", ":"))
-        )
-    except Exception:  # as moto: S3 sends asynchronously, a missing queue fails nothing
-        return
+    def send(body: str) -> None:
+        sqs_backends[account_id][region_name].send_message(queue_name=queue_name, message_body=body)
+
+    _forward("s3.send_sqs", account_id, event_body, send, queue_name, region_name)
 
 
 def _send_sns_message(account_id: str, event_body: Any, topic_arn: str, region_name: str) -> None:
     """``notifications._send_sns_message``: AWS's record, subject ``Amazon S3 Notification``
     (the subject S3 publishes with; LS's S3 notifier, checked against AWS, uses it too)."""
-    body, is_event = _delivered_body(account_id, event_body)
-    if not is_event:
-        _original("s3.send_sns")(account_id, event_body, topic_arn, region_name)
-        return
     from moto.sns.models import sns_backends
 
-    try:
+    def send(body: str) -> None:
         sns_backends[account_id][region_name].publish(
-            arn=topic_arn,
-            message=json.dumps(body, separators=(",", ":")),
-            subject="Amazon S3 Notification",
+            arn=topic_arn, message=body, subject="Amazon S3 Notification"
         )
-    except Exception:  # as moto: S3 sends asynchronously, a missing topic fails nothing
-        return
+
+    _forward("s3.send_sns", account_id, event_body, send, topic_arn, region_name)
 
 
 # -- PutBucketNotificationConfiguration ------------------------------------------------------------
