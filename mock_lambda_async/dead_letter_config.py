@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 from botocore.awsrequest import AWSRequest
 from botocore.serialize import create_serializer
 
+from .function_configuration import complete_configuration, configured, created, updated
 from .functions import (
     function_arn,
     function_exists,
@@ -152,7 +153,7 @@ def echo_function_configuration(configuration: dict[str, Any]) -> dict[str, Any]
         configuration["DeadLetterConfig"] = {"TargetArn": target}
     else:
         configuration.pop("DeadLetterConfig", None)
-    return configuration
+    return complete_configuration(configuration, moto_fn)
 
 
 def _set_target(moto_fn: Any, target: str | None) -> None:
@@ -281,9 +282,13 @@ def create_function(call: Call) -> Reply:
     data = _json_body(reply)
     parsed = parse_function_name(call.params["FunctionName"], call.region, call.account_id)
     # With Publish=True moto has already copied $LATEST into version 1: set the DLQ on both.
-    for moto_fn in _versions_of(parsed.account_id, parsed.region, parsed.name):
+    versions = _versions_of(parsed.account_id, parsed.region, parsed.name)
+    for moto_fn in versions:
         _set_target(moto_fn, target)
-    return _rewrite(reply, echo_function_configuration(data))
+        configured(moto_fn, call.params)
+    configuration = echo_function_configuration(data)
+    created(configuration, versions)
+    return _rewrite(reply, configuration)
 
 
 @operation("lambda", "UpdateFunctionConfiguration")
@@ -298,9 +303,14 @@ def update_function_configuration(call: Call) -> Reply:
     if reply.status >= 300:
         return reply
     latest = moto_function(parsed.account_id, parsed.region, parsed.name, "$LATEST")
-    if target is not None and latest is not None:
+    if latest is None:
+        return reply
+    if target is not None:
         _set_target(latest, target)
-    return _rewrite(reply, echo_function_configuration(_json_body(reply)))
+    configured(latest, call.params)
+    configuration = echo_function_configuration(_json_body(reply))
+    updated(configuration, [latest])
+    return _rewrite(reply, configuration)
 
 
 def _echo_single(call: Call) -> Reply:
@@ -453,10 +463,16 @@ def put_function_concurrency(call: Call) -> Reply:
     limit = _account_concurrency_limit(call.controller)
     minimum = minimum_unreserved(limit)
     if limit - reserved_elsewhere - value < minimum:
-        raise invalid_parameter(
+        # Recorded bodies carry ``message`` and no ``Type``, unlike the other
+        # InvalidParameterValueExceptions ([LS] ``test_lambda_api.snapshot.json``,
+        # ``test_function_concurrency_limits``: ``put_function_concurrency_account_limit_exceeded``,
+        # ``put_function_concurrency_below_unreserved_min_value``).
+        error = invalid_parameter(
             "Specified ReservedConcurrentExecutions for function decreases account's "
             f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
         )
+        error.fields.pop("Type", None)
+        raise error
     _set_reserved(account_id, region, name, value)
     return json_reply(200, {"ReservedConcurrentExecutions": value})
 

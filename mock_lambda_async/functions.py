@@ -15,16 +15,18 @@ from .interception import AwsError
 __all__ = ["FunctionName", "ResolvedFunction", "function_arn", "parse_function_name", "resolve"]
 
 # What Lambda's front end accepts as ``FunctionName`` on Invoke/GetFunction, and the pattern text
-# its ValidationException quotes. Taken from localstack's ``api_utils.py``, whose messages are
-# checked against recordings of real AWS ([LS] in the spec). The botocore model's own pattern adds
-# ``$LATEST.PUBLISHED`` (newer, not seen in any recorded message), so it is not used here.
+# its ValidationException quotes: today's API reference pattern for an invocable ``FunctionName``,
+# with the ``eusc-`` (European Sovereign Cloud) region prefix and the ``$LATEST.PUBLISHED``
+# qualifier [DOCS lambda/latest/api/API_ChainedInvokeOptions.html]. Lambda's messages quote the
+# model pattern verbatim (older recordings in [LS] quote the older pattern the same way, with
+# ``[a-zA-Z0-9-_\.]``). botocore's model on disk is older still: it lacks ``eusc-``.
 _NAME_PATTERN = re.compile(
-    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?"
-    r"(function:)?([a-zA-Z0-9-_.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
+    r"(\d{12}:)?(function:)?([a-zA-Z0-9-_.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
 )
 _NAME_PATTERN_TEXT = (
-    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?"
-    r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
+    r"(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
 )
 #: Longest ``FunctionName`` (name, ARN or partial ARN, with qualifier) Invoke accepts [LS].
 _NAME_MAX_LENGTH = 170
@@ -34,9 +36,10 @@ _QUALIFIER_PATTERN_TEXT = "(|[a-zA-Z0-9$_-]+)"
 _QUALIFIER_MAX_LENGTH = 128
 # The same pattern with its parts named, to read a value that passed validation.
 _NAME_PARTS = re.compile(
-    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((?P<region>[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}):)?"
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?"
+    r"((?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}):)?"
     r"((?P<account>\d{12}):)?(function:)?(?P<name>[a-zA-Z0-9-_.]+)"
-    r"(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?"
+    r"(:(?P<qualifier>\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
 )
 
 

@@ -1,4 +1,4 @@
 """Imports every module that declares an intercepted operation, so all are registered at start."""
 
 from . import cloudformation, dead_letter_config, event_invoke_config, invoke, recursion  # noqa: F401
-from .event_sources import mappings, push, schedules  # noqa: F401
+from .event_sources import mappings, push, s3_notifications, schedules  # noqa: F401

@@ -204,9 +204,11 @@ def of_messages(messages: Iterable[Any]) -> Lineage | None:
 
 
 # -- PutFunctionRecursionConfig / GetFunctionRecursionConfig ----------------------------------------
-#: The ``FunctionName`` pattern of these operations (botocore model): no qualifier part.
+#: The ``FunctionName`` pattern of these operations: no qualifier part. The botocore model's, with
+#: the ``eusc-`` region prefix today's API reference adds to every Lambda name pattern [DOCS
+#: lambda/latest/api/API_ChainedInvokeOptions.html] (INFERENCE: here too).
 _NAME_PATTERN_TEXT = (
-    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?"
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?"
     r"(function:)?([a-zA-Z0-9-_]+)"
 )
 

@@ -24,6 +24,33 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+
+#: The keys of the notification SNS writes to SQS, in AWS's order (localstack
+#: tests/aws/services/sns/test_sns.snapshot.json, test_redrive_policy_lambda_subscription).
+SNS_SQS_ENVELOPE_KEYS = [
+    "Type",
+    "MessageId",
+    "TopicArn",
+    "Message",
+    "Timestamp",
+    "SignatureVersion",
+    "Signature",
+    "SigningCertURL",
+    "UnsubscribeURL",
+    "MessageAttributes",
+]
+#: The keys of an S3 event record, in AWS's order (Powertools tests/events/s3Event.json).
+S3_RECORD_KEYS = [
+    "eventVersion",
+    "eventSource",
+    "awsRegion",
+    "eventTime",
+    "eventName",
+    "userIdentity",
+    "requestParameters",
+    "responseElements",
+    "s3",
+]
 #: What botocore raises for an AWS error answer, or for a request it refuses to send.
 AWS_ERRORS = (ClientError, ParamValidationError)
 #: A client config without botocore's retries (``max_attempts`` counts retries, not attempts): the

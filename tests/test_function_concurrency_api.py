@@ -10,7 +10,14 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ParamValidationError
-from conftest import ACCOUNT, REGION, create_function, error_of, module_activation
+from conftest import (
+    ACCOUNT,
+    REGION,
+    create_function,
+    error_of,
+    module_activation,
+    wire_error_body,
+)
 
 from mock_lambda_async.functions import function_arn, resolve
 
@@ -156,6 +163,17 @@ def test_leaving_fewer_than_100_unreserved_is_refused(client: Any, fn: str) -> N
         "InvalidParameterValueException",
         below_minimum(100),
     )
+
+
+def test_limit_error_body_has_message_and_no_type(client: Any, fn: str) -> None:
+    # Recorded: localstack tests/aws/services/lambda_/test_lambda_api.snapshot.json,
+    # TestLambdaReservedConcurrency::test_function_concurrency_limits,
+    # "put_function_concurrency_below_unreserved_min_value": ``message`` only, no ``Type``.
+    body = wire_error_body(
+        client,
+        lambda: client.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=901),
+    )
+    assert body == {"message": below_minimum(100)}
 
 
 def test_more_than_the_account_limit_gets_the_same_message(client: Any, fn: str) -> None:

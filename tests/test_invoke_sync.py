@@ -198,9 +198,11 @@ def test_arn_of_another_region(echo: str) -> None:
 
 
 # -- malformed names and qualifiers ------------------------------------------------------------------
+# Today's FunctionName pattern, as the Lambda API reference prints it
+# (docs.aws.amazon.com/lambda/latest/api/API_ChainedInvokeOptions.html, FunctionName "Pattern").
 PATTERN = (
-    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
-    r"(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
+    r"(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
 )
 
 
@@ -210,6 +212,25 @@ def test_malformed_name_is_a_validation_exception(lam: Any) -> None:
         "Message": "1 validation error detected: Value 'bad name!' at 'functionName' failed to "
         f"satisfy constraint: Member must satisfy regular expression pattern: {PATTERN}",
         "Status": 400,
+    }
+
+
+def test_latest_published_qualifier_passes_the_name_pattern(echo: str) -> None:
+    # The pattern above accepts ``:$LATEST.PUBLISHED``; no such version exists here, so: 404.
+    assert error_of(FunctionName="echo:$LATEST.PUBLISHED") == {
+        "Code": "ResourceNotFoundException",
+        "Message": f"Function not found: arn:aws:lambda:us-east-1:{ACCOUNT}:function:echo:"
+        "$LATEST.PUBLISHED",
+        "Status": 404,
+    }
+
+
+def test_eusc_region_passes_the_name_pattern(echo: str) -> None:
+    arn = f"arn:aws-eusc:lambda:eusc-de-east-1:{ACCOUNT}:function:echo"
+    assert error_of(FunctionName=arn) == {
+        "Code": "ResourceNotFoundException",
+        "Message": "Functions from 'eusc-de-east-1' are not reachable in this region ('us-east-1')",
+        "Status": 404,
     }
 
 

@@ -8,7 +8,13 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION, failing_with_on_failure, function_arn, recording_function
+from conftest import (
+    REGION,
+    S3_RECORD_KEYS,
+    failing_with_on_failure,
+    function_arn,
+    recording_function,
+)
 
 from mock_lambda_async.metrics import History
 
@@ -67,17 +73,7 @@ def test_record_has_the_s3_event_shape(lam: Any, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="photo.jpg", Body=b"12345")
     lam.drain()
     (record,) = records(received)
-    assert list(record) == [
-        "eventVersion",
-        "eventSource",
-        "awsRegion",
-        "eventTime",
-        "eventName",
-        "userIdentity",
-        "requestParameters",
-        "responseElements",
-        "s3",
-    ]
+    assert list(record) == S3_RECORD_KEYS
     assert (record["eventVersion"], record["eventSource"], record["awsRegion"]) == (
         "2.1",
         "aws:s3",

@@ -9,7 +9,14 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION, failing_with_on_failure, function_arn, make_queue, recording_function
+from conftest import (
+    REGION,
+    SNS_SQS_ENVELOPE_KEYS,
+    failing_with_on_failure,
+    function_arn,
+    make_queue,
+    recording_function,
+)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -17,7 +24,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from mock_lambda_async import async_queue, mock_lambda_async
-from mock_lambda_async.event_sources.push import sns_retry_delay
+from mock_lambda_async.event_sources.sns import sns_retry_delay
 from mock_lambda_async.interception import AwsError
 from mock_lambda_async.metrics import History
 
@@ -270,18 +277,7 @@ def test_missing_function_sends_the_notification_to_the_subscription_dlq(
     lam.drain()
     (message,) = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
     body = json.loads(message["Body"])
-    assert list(body) == [
-        "Type",
-        "MessageId",
-        "TopicArn",
-        "Message",
-        "Timestamp",
-        "SignatureVersion",
-        "Signature",
-        "SigningCertURL",
-        "UnsubscribeURL",
-        "MessageAttributes",
-    ]
+    assert list(body) == SNS_SQS_ENVELOPE_KEYS
     assert (body["MessageId"], body["Message"]) == (message_id, "undeliverable")
     assert body["MessageAttributes"] == {"attr1": {"Type": "Number", "Value": "1"}}
     assert "MessageAttributes" not in message

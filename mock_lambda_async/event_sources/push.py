@@ -6,11 +6,12 @@ itself (it runs the function in Docker, raises ``NotImplementedError`` for Event
 targets, or drops the event). While the mock is active we replace the narrowest moto functions
 where a delivery to Lambda happens, and hand the event to our async queue instead:
 
-- SNS: ``moto.sns.models.Subscription.publish``, for ``lambda`` subscriptions only.
+- SNS: ``moto.sns.models.Subscription.publish``, for ``lambda`` subscriptions and the
+  notifications SNS writes to SQS, and ``SNSBackend.subscribe`` (``sns``).
 - EventBridge: ``moto.events.models.Rule.send_to_targets``, for Lambda targets only (the other
   targets still go to moto), and ``EventsBackend.put_events`` so events carry virtual time.
-- S3: ``moto.s3.notifications._invoke_awslambda`` (``send_event`` is wrapped only to learn which
-  object the notification is about).
+- S3: ``moto.s3.notifications._invoke_awslambda`` and the functions that decide which events
+  fire and what queues and topics get (``s3_notifications``).
 
 The patches go in with the first active mock and come out with the last one: outside an active mock
 moto behaves exactly as without this package. Each delivery runs on the scheduler, never inside the
@@ -30,24 +31,20 @@ Failures before Lambda accepts the event belong to the producer, not to Lambda:
 - S3 notifications have no DLQ: the event is dropped, and the drop is noted.
 
 Not modelled: resource-based permissions (AWS refuses a trigger whose function policy does not
-allow the service principal; here every trigger may invoke), and S3's check of the destination
-when the notification configuration is put.
+allow the service principal; here every trigger may invoke; S3's check of a configuration only
+refuses a function that does not exist).
 """
 
 from __future__ import annotations
 
-import base64
 import contextvars
-import hashlib
 import json
 import threading
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
 
-from .. import async_queue, recursion
-from ..clock import iso_ms, to_datetime
+from .. import async_queue
+from ..clock import to_datetime
 from ..functions import ResolvedFunction, resolve
 from ..interception import AwsError, interceptor
 from ..metrics import History
@@ -60,7 +57,6 @@ __all__ = [
     "EVENTBRIDGE_RETRY_CAP_S",
     "eventbridge_retry_delay",
     "send_scheduled_event",
-    "sns_retry_delay",
 ]
 
 
@@ -75,12 +71,14 @@ def _replacements() -> list[tuple[str, Any, str, Any]]:
     """``(key, owner, attribute, replacement)`` for every moto function (or constant) we replace."""
     from moto.events import models as events_models
     from moto.events.utils import EventTemplateParser
-    from moto.s3 import notifications
     from moto.sns import models as sns_models
+
+    from . import s3_notifications, sns
 
     template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
     return [
-        ("sns.publish", sns_models.Subscription, "publish", _sns_publish),
+        ("sns.publish", sns_models.Subscription, "publish", sns.publish),
+        ("sns.subscribe", sns_models.SNSBackend, "subscribe", sns.subscribe),
         ("events.send_to_targets", events_models.Rule, "send_to_targets", _events_send),
         ("events.put_events", events_models.EventsBackend, "put_events", _events_put_events),
         # The event a target without Input gets carries ``account`` [DOCS eb-events-structure];
@@ -91,8 +89,7 @@ def _replacements() -> list[tuple[str, Any, str, Any]]:
             "DEFAULT_EVENT_INPUT_TEMPLATE",
             _with_account(template),
         ),
-        ("s3.send_event", notifications, "send_event", _s3_send_event),
-        ("s3.invoke_lambda", notifications, "_invoke_awslambda", _s3_invoke_lambda),
+        *s3_notifications.replacements(),
     ]
 
 
@@ -215,382 +212,6 @@ def _send_to_queue(
     # A mapping may poll this queue, and a message arriving this way is invisible to its poller.
     controller.scheduler.wake_pollers()
     return None
-
-
-# -- SNS ----------------------------------------------------------------------------------------
-
-#: SNS's delivery policy for AWS-managed endpoints (SQS, Lambda), which cannot be changed: 3 retries
-#: without delay, 2 at 1 s, 10 backing off from 1 s to 20 s, then 100,000 at 20 s: 100,015 tries
-#: over about 23 days [DOCS sns-message-delivery-retries].
-SNS_IMMEDIATE_RETRIES = 3
-SNS_PRE_BACKOFF_RETRIES = 2
-SNS_BACKOFF_RETRIES = 10
-SNS_POST_BACKOFF_RETRIES = 100_000
-SNS_MIN_DELAY_S = 1.0
-SNS_MAX_DELAY_S = 20.0
-
-
-def sns_retry_delay(retry: int) -> float | None:
-    """Delay in seconds before SNS's ``retry``-th retry (1-based); ``None`` once the policy is spent.
-
-    INFERENCE: the backoff phase grows geometrically from the minimum to the maximum delay (SNS's
-    ``exponential`` backoff function); AWS does not publish the intermediate values.
-    """
-    if retry <= SNS_IMMEDIATE_RETRIES:
-        return 0.0
-    retry -= SNS_IMMEDIATE_RETRIES
-    if retry <= SNS_PRE_BACKOFF_RETRIES:
-        return SNS_MIN_DELAY_S
-    retry -= SNS_PRE_BACKOFF_RETRIES
-    if retry <= SNS_BACKOFF_RETRIES:
-        ratio = SNS_MAX_DELAY_S / SNS_MIN_DELAY_S
-        return float(SNS_MIN_DELAY_S * ratio ** ((retry - 1) / (SNS_BACKOFF_RETRIES - 1)))
-    retry -= SNS_BACKOFF_RETRIES
-    if retry <= SNS_POST_BACKOFF_RETRIES:
-        return SNS_MAX_DELAY_S
-    return None
-
-
-@dataclass(frozen=True)
-class _SnsNotification:
-    """One message as SNS signed it for one subscription."""
-
-    subscription_arn: str
-    endpoint: str
-    topic_arn: str
-    message_id: str
-    message: str
-    subject: str | None
-    message_attributes: dict[str, Any]
-    timestamp: str
-    signature_version: str
-    signature: str
-    signing_cert_url: str
-    unsubscribe_url: str
-
-    def lambda_event(self) -> dict[str, Any]:
-        """The event Lambda receives, in the spec's key order (§8).
-
-        ``Subject`` is ``null`` and ``MessageAttributes`` ``{}`` when the message has none, as
-        recorded against AWS [LS ``test_sns.snapshot.json``, ``test_python_lambda_subscribe_sns_topic``,
-        ``test_sns_topic_as_lambda_dead_letter_queue``].
-        """
-        return {
-            "Records": [
-                {
-                    "EventVersion": "1.0",
-                    "EventSubscriptionArn": self.subscription_arn,
-                    "EventSource": "aws:sns",
-                    "Sns": {
-                        "SignatureVersion": self.signature_version,
-                        "Timestamp": self.timestamp,
-                        "Signature": self.signature,
-                        "SigningCertUrl": self.signing_cert_url,
-                        "MessageId": self.message_id,
-                        "Message": self.message,
-                        "MessageAttributes": self.message_attributes,
-                        "Type": "Notification",
-                        "UnsubscribeUrl": self.unsubscribe_url,
-                        "TopicArn": self.topic_arn,
-                        "Subject": self.subject,
-                    },
-                }
-            ]
-        }
-
-    def sqs_body(self) -> str:
-        """The JSON notification SNS writes to an SQS queue: what a ``lambda`` subscription's DLQ gets.
-
-        Key order and names (``SigningCertURL``, ``UnsubscribeURL``; ``Subject`` and
-        ``MessageAttributes`` only when present) as recorded against AWS for a Lambda subscription's
-        redrive [LS ``test_sns.snapshot.json``, ``test_redrive_policy_lambda_subscription``].
-        """
-        body: dict[str, Any] = {
-            "Type": "Notification",
-            "MessageId": self.message_id,
-            "TopicArn": self.topic_arn,
-        }
-        if self.subject is not None:
-            body["Subject"] = self.subject
-        body.update(
-            {
-                "Message": self.message,
-                "Timestamp": self.timestamp,
-                "SignatureVersion": self.signature_version,
-                "Signature": self.signature,
-                "SigningCertURL": self.signing_cert_url,
-                "UnsubscribeURL": self.unsubscribe_url,
-            }
-        )
-        if self.message_attributes:
-            body["MessageAttributes"] = self.message_attributes
-        return json.dumps(body)
-
-
-class _SnsSigner:
-    """Signs notifications as SNS does, with a certificate moto serves at ``SigningCertURL``.
-
-    The string to sign is ``Message``, ``MessageId``, ``Subject`` (when present), ``Timestamp``,
-    ``TopicArn`` and ``Type``, each as ``name\\nvalue\\n``; signature version 1 is RSA-SHA1 and 2 is
-    RSA-SHA256 [DOCS sns-verify-signature-of-message]. One key per process: RSA keys are slow to make.
-    """
-
-    _lock = threading.Lock()
-    _key: Any = None
-    _cert_pem = b""
-    _key_name = ""
-
-    @classmethod
-    def _ensure_key(cls) -> None:
-        with cls._lock:
-            if cls._key is not None:
-                return
-            from cryptography import x509
-            from cryptography.hazmat.primitives import hashes, serialization
-            from cryptography.hazmat.primitives.asymmetric import rsa
-            from cryptography.x509.oid import NameOID
-
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            now = datetime.now(timezone.utc)
-            subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-            issuer = x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Amazon"),
-                    x509.NameAttribute(NameOID.COMMON_NAME, "Amazon RSA 2048 M01"),
-                ]
-            )
-            cert = (
-                x509.CertificateBuilder()
-                .subject_name(subject)
-                .issuer_name(issuer)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - timedelta(days=3650))
-                .not_valid_after(now + timedelta(days=3650))
-                .sign(key, hashes.SHA256())
-            )
-            cls._cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-            cls._key_name = f"SimpleNotificationService-{uuid.uuid4().hex}.pem"
-            cls._key = key
-
-    @classmethod
-    def sign(cls, region: str, fields: list[tuple[str, str]], version: str) -> tuple[str, str]:
-        """``(signature, signing certificate URL)`` for the ordered ``fields``."""
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-        from moto.core.models import DEFAULT_ACCOUNT_ID
-        from moto.sns.models import sns_backends
-
-        cls._ensure_key()
-        # moto serves certificates from its default account's backend of the region; backends are
-        # reset between mocks, so register on every use.
-        keys = sns_backends[DEFAULT_ACCOUNT_ID][region]._message_public_keys
-        keys[cls._key_name] = cls._cert_pem
-        text = "".join(f"{name}\n{value}\n" for name, value in fields)
-        algorithm = hashes.SHA256() if version == "2" else hashes.SHA1()
-        signature = cls._key.sign(text.encode(), padding.PKCS1v15(), algorithm)
-        url = f"https://sns.{region}.amazonaws.com/{cls._key_name}"
-        return base64.b64encode(signature).decode(), url
-
-
-def _sns_publish(
-    subscription: Any,
-    message: str,
-    message_id: str,
-    subject: str | None = None,
-    message_attributes: dict[str, Any] | None = None,
-    group_id: str | None = None,
-    deduplication_id: str | None = None,
-    message_structure: str | None = None,
-) -> None:
-    """``Subscription.publish``: ``lambda`` subscriptions go to the async queue, others to moto."""
-    controller = _controller()
-    if controller is None or subscription.protocol != "lambda":
-        _original("sns.publish")(
-            subscription,
-            message,
-            message_id,
-            subject=subject,
-            message_attributes=message_attributes,
-            group_id=group_id,
-            deduplication_id=deduplication_id,
-            message_structure=message_structure,
-        )
-        return
-    topic = subscription.topic
-    region = str(topic.sns_backend.region_name)
-    # moto's FilterPolicyMatcher: MessageAttributes or MessageBody scope, as set on the subscription.
-    matcher = subscription._filter_policy_matcher
-    if matcher is not None and not _sns_matches(matcher, message_attributes, message):
-        _sns_filtered_out(controller, subscription, str(matcher.filter_policy_scope), region)
-        return
-    if message_structure == "json":
-        # moto's parser: the "lambda" key, else "default" (its InvalidParameter otherwise).
-        message = subscription._parse_message_structure(message, "lambda")
-    version = str(
-        getattr(topic, "SignatureVersion", None) or getattr(topic, "signature_version", None) or "1"
-    )
-    timestamp = iso_ms(controller.clock.now_ms())
-    fields = [("Message", message), ("MessageId", message_id)]
-    if subject is not None:
-        fields.append(("Subject", subject))
-    fields += [("Timestamp", timestamp), ("TopicArn", topic.arn), ("Type", "Notification")]
-    signature, cert_url = _SnsSigner.sign(region, fields, version)
-    notification = _SnsNotification(
-        subscription_arn=str(subscription.arn),
-        endpoint=str(subscription.endpoint),
-        topic_arn=str(topic.arn),
-        message_id=message_id,
-        message=message,
-        subject=subject,
-        message_attributes=dict(message_attributes or {}),
-        timestamp=timestamp,
-        signature_version=version,
-        signature=signature,
-        signing_cert_url=cert_url,
-        unsubscribe_url=(
-            f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe"
-            f"&SubscriptionArn={subscription.arn}"
-        ),
-    )
-    delivery = _SnsDelivery(controller, subscription, notification, region)
-    controller.scheduler.call_soon(delivery.attempt, label=f"sns {topic.name} -> lambda")
-
-
-def _sns_matches(matcher: Any, message_attributes: dict[str, Any] | None, message: str) -> bool:
-    """Whether the subscription's filter policy lets the message through.
-
-    "Filter policies for the message body assume that the message payload is a well-formed JSON
-    object" and a message is sent only "if all of the message attributes or message body
-    properties satisfy the conditions" [DOCS sns message-filtering]. moto's matcher fails on some
-    bodies it cannot walk (a JSON array); such a body satisfies nothing, so it is filtered out.
-    """
-    try:
-        return bool(matcher.matches(message_attributes, message))
-    except Exception:
-        return False
-
-
-def _sns_filtered_out(
-    controller: LambdaAsyncController, subscription: Any, scope: str, region: str
-) -> None:
-    topic = subscription.topic
-    _note(controller, "filtered", str(subscription.endpoint), source=str(topic.arn), count=1)
-    # SNS counts messages its filter policies reject per topic, in total and per filter policy
-    # scope [DOCS sns-monitoring-using-cloudwatch].
-    for name in ("NumberOfNotificationsFilteredOut", f"NumberOfNotificationsFilteredOut-{scope}"):
-        _put_service_metric(
-            controller, str(topic.account_id), region, "AWS/SNS", name, {"TopicName": topic.name}
-        )
-
-
-class _SnsDelivery:
-    """One notification on its way to one ``lambda`` subscription, with SNS's retries."""
-
-    def __init__(
-        self,
-        controller: LambdaAsyncController,
-        subscription: Any,
-        notification: _SnsNotification,
-        region: str,
-    ) -> None:
-        self.controller = controller
-        self.subscription = subscription
-        self.notification = notification
-        self.region = region
-        self.retries = 0
-        #: The chain of requests of the publisher (a handler publishing): its loops are stopped.
-        self.chain = recursion.current()
-
-    def _metric(self, name: str) -> None:
-        topic = self.subscription.topic
-        _put_service_metric(
-            self.controller,
-            str(topic.account_id),
-            self.region,
-            "AWS/SNS",
-            name,
-            {"TopicName": str(topic.name)},
-        )
-
-    def attempt(self) -> None:
-        endpoint = self.notification.endpoint
-        try:
-            fn = _resolve_arn(endpoint, self.region, str(self.subscription.account_id))
-            with recursion.running(self.chain):
-                async_queue.enqueue(
-                    self.controller,
-                    fn,
-                    json.dumps(self.notification.lambda_event()).encode(),
-                    trigger="sns",
-                    source=self.notification.topic_arn,
-                )
-        except AwsError as error:
-            delay = sns_retry_delay(self.retries + 1) if _retriable(error) else None
-            if delay is None:
-                self._undeliverable(error)
-                return
-            self.retries += 1
-            due_ms = self.controller.clock.now_ms() + round(delay * 1000)
-            _note(
-                self.controller,
-                "retry_scheduled",
-                endpoint,
-                at=due_ms,
-                attempt=self.retries + 1,
-                reason=f"SNS delivery: {error.code}: {error.message}",
-                source=self.notification.topic_arn,
-            )
-            self.controller.scheduler.call_at(due_ms, self.attempt, label="sns retry -> lambda")
-            return
-        self._metric("NumberOfNotificationsDelivered")
-
-    def _undeliverable(self, error: AwsError) -> None:
-        """A client error, or server errors past the policy: the subscription's DLQ, else dropped."""
-        endpoint = self.notification.endpoint
-        self._metric("NumberOfNotificationsFailed")
-        reason = f"SNS delivery: {error.code}: {error.message}"
-        source = self.notification.topic_arn
-        target = _redrive_target(self.subscription)
-        if target is None:
-            _note(self.controller, "dropped", endpoint, reason=reason, source=source)
-            return
-        body = self.notification.sqs_body()
-        failure = _send_to_queue(self.controller, target, body)
-        if failure is None:
-            self._metric("NumberOfNotificationsRedrivenToDlq")
-            _note(
-                self.controller,
-                "dead_lettered",
-                endpoint,
-                destination=target,
-                payload=body,
-                reason=reason,
-                source=source,
-            )
-        else:
-            self._metric("NumberOfNotificationsFailedToRedriveToDlq")
-            _note(
-                self.controller,
-                "dead_letter_failed",
-                endpoint,
-                destination=target,
-                reason=failure,
-                source=source,
-            )
-
-
-def _redrive_target(subscription: Any) -> str | None:
-    raw = subscription.attributes.get("RedrivePolicy")
-    if not raw:
-        return None
-    try:
-        policy = json.loads(raw) if isinstance(raw, str) else dict(raw)
-    except ValueError:
-        return None
-    target = policy.get("deadLetterTargetArn")
-    return str(target) if target else None
 
 
 # -- EventBridge --------------------------------------------------------------------------------
@@ -878,128 +499,3 @@ class _EventBridgeDelivery:
                 reason=failure,
                 source=self.rule_arn,
             )
-
-
-# -- S3 -----------------------------------------------------------------------------------------
-
-#: The bucket and key of the notification being sent (set around moto's ``send_event``).
-_S3_OBJECT: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar(
-    "mock_lambda_async_s3_object", default=None
-)
-_S3_SEQUENCE = [0]
-
-#: Event-structure versions: 2.2 for replication; 2.3 for lifecycle, Intelligent-Tiering, ACL,
-#: tagging and restore-delete events; 2.1 for the rest [DOCS notification-content-structure].
-_S3_EVENT_VERSIONS = (
-    ("Replication:", "2.2"),
-    ("LifecycleExpiration:", "2.3"),
-    ("LifecycleTransition", "2.3"),
-    ("IntelligentTiering", "2.3"),
-    ("ObjectAcl:", "2.3"),
-    ("ObjectTagging:", "2.3"),
-    ("ObjectRestore:Delete", "2.3"),
-)
-
-
-def _s3_send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-    """``notifications.send_event``: remember the bucket and key for the Lambda notification."""
-    token = _S3_OBJECT.set((bucket, key))
-    try:
-        _original("s3.send_event")(account_id, event_name, bucket, key)
-    finally:
-        _S3_OBJECT.reset(token)
-
-
-def _s3_invoke_lambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
-    """``notifications._invoke_awslambda``: the async queue instead of moto's Docker run."""
-    controller = _controller()
-    if controller is None:
-        _original("s3.invoke_lambda")(account_id, event_body, fn_arn, region_name)
-        return
-    event = _s3_event(controller, account_id, event_body, _S3_OBJECT.get())
-    bucket_arn = str(event["Records"][0]["s3"]["bucket"]["arn"])
-    chain = recursion.current()  # a handler writing to the bucket: the loop is followed
-
-    def deliver() -> None:
-        try:
-            fn = _resolve_arn(fn_arn, region_name, account_id)
-            payload = json.dumps(event).encode()
-            with recursion.running(chain):
-                async_queue.enqueue(controller, fn, payload, trigger="s3", source=bucket_arn)
-        except AwsError as error:
-            # S3 notifications have no DLQ: the event is lost (noted, so not silently).
-            reason = f"S3 notification: {error.code}: {error.message}"
-            _note(controller, "dropped", fn_arn, reason=reason, source=bucket_arn)
-
-    controller.scheduler.call_soon(deliver, label="s3 notification -> lambda")
-
-
-def _s3_customer_id(account_id: str) -> str:
-    """INFERENCE: an opaque Amazon customer ID (``A`` + 13 characters), stable per account.
-
-    AWS puts such an ID in ``principalId``; moto does not model it.
-    """
-    return "A" + hashlib.sha1(account_id.encode()).hexdigest()[:13].upper()
-
-
-def _s3_event(
-    controller: LambdaAsyncController,
-    account_id: str,
-    event_body: dict[str, Any],
-    current: tuple[Any, Any] | None,
-) -> dict[str, Any]:
-    """The S3 event Lambda receives, built on moto's record [DOCS notification-content-structure].
-
-    moto gives eventName, configurationId, bucket and object; we add ``userIdentity``,
-    ``requestParameters``, ``responseElements``, ``ownerIdentity``, ``versionId`` (versioned
-    buckets) and ``sequencer`` (PUTs and DELETEs), stamp virtual time, and leave ``size`` and
-    ``eTag`` out of removal events, which have no object left to describe.
-    """
-    base = event_body["Records"][0]
-    event_name = str(base["eventName"])
-    s3 = base["s3"]
-    bucket, key = current if current is not None else (None, None)
-    removed = event_name.startswith("ObjectRemoved:")
-    # Keys arrive URL-encoded with spaces as "+" [DOCS notification-content-structure]; moto also
-    # encodes "/", which S3 leaves as is (INFERENCE from events of prefixed keys such as
-    # "AWSLogs/<account>/..." and "dt%3D2024-01-01/..."). A literal "%" is "%25", so "%2F" is "/".
-    obj: dict[str, Any] = {"key": str(s3["object"]["key"]).replace("%2F", "/")}
-    if not removed:
-        obj["size"] = s3["object"].get("size")
-        obj["eTag"] = s3["object"].get("eTag")
-    if key is not None and getattr(bucket, "is_versioned", False):
-        obj["versionId"] = str(key.version_id)
-    if removed or event_name.startswith("ObjectCreated:"):
-        # A hexadecimal string that grows with each event (compared as strings after padding).
-        _S3_SEQUENCE[0] += 1
-        obj["sequencer"] = f"{controller.clock.now_ms():012X}{_S3_SEQUENCE[0] % 0x1000000:06X}"
-    version = next((v for prefix, v in _S3_EVENT_VERSIONS if event_name.startswith(prefix)), "2.1")
-    customer = _s3_customer_id(account_id)
-    host_id = base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
-    return {
-        "Records": [
-            {
-                "eventVersion": version,
-                "eventSource": "aws:s3",
-                "awsRegion": base["awsRegion"],
-                "eventTime": iso_ms(controller.clock.now_ms()),
-                "eventName": event_name,
-                "userIdentity": {"principalId": f"AWS:{customer}"},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {
-                    "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
-                    "x-amz-id-2": host_id,
-                },
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": s3["configurationId"],
-                    "bucket": {
-                        "name": s3["bucket"]["name"],
-                        "ownerIdentity": {"principalId": customer},
-                        "arn": s3["bucket"]["arn"],
-                    },
-                    "object": obj,
-                },
-            }
-        ]
-    }
