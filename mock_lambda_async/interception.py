@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["AwsError", "Call", "Reply", "json_reply", "operation"]
 
 _PARAMS_KEY = "mock_lambda_async.params"
+_ERROR_KEY = "mock_lambda_async.refused"
 
 
 class AwsError(Exception):
@@ -133,9 +134,26 @@ class _Interceptor:
         with self._lock:
             self._stack = [c for c in self._stack if c is not controller]
 
-    def stash_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        if self._stack:
+    def stash_params(
+        self, params: dict[str, Any], model: OperationModel, context: dict[str, Any], **_: Any
+    ) -> None:
+        """Keep the caller's parameters for ``before_call``, checked as Lambda's front end does.
+
+        A refused request's error is kept for ``before_call`` to answer. The check runs here,
+        before botocore serializes, because a value of the wrong type can break the serializer
+        itself once the client's own validation is off (see :class:`_RefusingClient`).
+        """
+        if not self._stack:
+            return
+        if (model.service_model.service_name, model.name) not in _OPERATIONS:
             context[_PARAMS_KEY] = dict(params)
+            return
+        from .validation import check_request
+
+        checked, error = check_request(model, params)
+        context[_PARAMS_KEY] = checked
+        if error is not None:
+            context[_ERROR_KEY] = error
 
     def before_call(
         self,
@@ -153,6 +171,9 @@ class _Interceptor:
         handler = _OPERATIONS.get((service, model.name))
         if handler is None:
             return None
+        refused = context.get(_ERROR_KEY)
+        if refused is not None:
+            handler = _refuse(refused)
         call = Call(
             controller=controller,
             service=service,
@@ -163,6 +184,53 @@ class _Interceptor:
             model=model,
         )
         return _send(handler, call, params, getattr(request_signer, "_event_emitter", None))
+
+
+class _RefusingClient:
+    """A base of every botocore client class made while this module is loaded.
+
+    A request refused by :func:`~.validation.check_request` is serialized with placeholder path
+    members instead of its own parameters when the client does not validate them
+    (``parameter_validation=False``): botocore's serializer trusts the types, and ``5`` for a
+    structure or ``"x"`` for a timestamp would make it raise a Python error before ``before-call``.
+    The request is never sent; ``before_call`` answers it with the error. A client that validates
+    raises botocore's own ``ParamValidationError`` first, as it would before sending to AWS.
+    """
+
+    _serializer: Any
+
+    def _convert_to_request_dict(self, *args: Any, **kwargs: Any) -> Any:
+        context = kwargs.get("context") or {}
+        model = kwargs.get("operation_model")
+        if _ERROR_KEY in context and model is not None and "api_params" in kwargs:
+            from botocore.validate import ParamValidationDecorator
+
+            if not isinstance(self._serializer, ParamValidationDecorator):
+                kwargs["api_params"] = _placeholders(model)
+        return super()._convert_to_request_dict(*args, **kwargs)  # type: ignore[misc]
+
+
+def _add_refusing_base(base_classes: list[type], **_: Any) -> None:
+    base_classes.insert(0, _RefusingClient)
+
+
+def _placeholders(model: OperationModel) -> dict[str, Any]:
+    """The parameters the serializer needs to build a request that is never sent: its path."""
+    shape = model.input_shape
+    if shape is None:
+        return {}
+    return {
+        name: "refused"
+        for name, member in shape.members.items()
+        if member.serialization.get("location") == "uri"
+    }
+
+
+def _refuse(error: AwsError) -> Handler:
+    def answer(call: Call) -> Reply:
+        raise error
+
+    return answer
 
 
 def _send(
@@ -370,5 +438,6 @@ def interceptor() -> _Interceptor:
     return _INTERCEPTOR
 
 
+BUILTIN_HANDLERS.append(("creating-client-class", _add_refusing_base))
 BUILTIN_HANDLERS.append(("before-parameter-build", _INTERCEPTOR.stash_params))
 BUILTIN_HANDLERS.append(("before-call", _INTERCEPTOR.before_call))

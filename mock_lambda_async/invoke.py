@@ -15,7 +15,7 @@ from . import recursion
 from .async_queue import enqueue
 from .concurrency import check_sync_invoke
 from .faults import refuse_sync_invoke
-from .functions import resolve, validation_exception
+from .functions import resolve
 from .interception import AwsError, Call, Reply, operation
 from .metrics import History, put_invocation_metrics
 from .runtime import Runtime, decode_client_context
@@ -100,34 +100,6 @@ _JAVA_PARSER_WORDS = {
 }
 
 
-#: ``InvocationType`` and ``LogType`` values, in the botocore model's order. botocore does not check
-#: enums client-side, so a typo reaches Lambda, which refuses it (below).
-INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
-LOG_TYPES = ("None", "Tail")
-
-
-def check_enums(params: dict[str, Any]) -> None:
-    """Refuse an unknown ``InvocationType``/``LogType`` instead of running the handler anyway.
-
-    Lambda's wording for an enum member (real response, aws/aws-cli#3229): ``1 validation error
-    detected: Value 'g1.x' at 'runtime' failed to satisfy constraint: Member must satisfy enum
-    value set: [...]``. INFERENCE: the set is listed in the model's order, and both problems are
-    reported together (as for ``functionName``), after the size check and before the function is
-    looked up; an empty header counts as absent.
-    """
-    problems = [
-        f"Value '{value}' at '{field}' failed to satisfy constraint: "
-        f"Member must satisfy enum value set: [{', '.join(allowed)}]"
-        for key, field, allowed in (
-            ("InvocationType", "invocationType", INVOCATION_TYPES),
-            ("LogType", "logType", LOG_TYPES),
-        )
-        if (value := params.get(key)) and value not in allowed
-    ]
-    if problems:
-        raise validation_exception(problems)
-
-
 def _too_large(message: str) -> AwsError:
     # The wire code is RequestEntityTooLargeException (HTTP 413), not the modelled
     # RequestTooLargeException, so boto3 raises a plain ClientError, as it does against AWS.
@@ -153,7 +125,6 @@ def invoke(call: Call) -> Reply:
         raise _too_large(
             f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
         )
-    check_enums(params)
     fn = resolve(params["FunctionName"], call.region, call.account_id, params.get("Qualifier"))
     check_json(payload)
     # Validated for every invocation type; passed to the function only on synchronous ones [BC].
