@@ -22,9 +22,10 @@ botocore itself checks types, required members and minimums when ``parameter_val
 (the default), so for such clients only maximums, patterns and enums are ever found here; a
 client built with ``Config(parameter_validation=False)`` reaches all of it, as it reaches AWS.
 
-``FunctionName`` and ``Qualifier`` are type-checked here, but their lengths and patterns are left to
-:mod:`~.functions`, which quotes the pattern text Lambda's recorded messages show (the model's
-own patterns differ from it).
+``FunctionName`` and ``Qualifier`` are type-checked here, and refused empty, but their maximum
+lengths and patterns are left to
+:mod:`~.functions` where the handler resolves the name itself: it quotes the pattern text Lambda's
+recorded messages show (the model's own patterns differ from it).
 """
 
 from __future__ import annotations
@@ -42,8 +43,20 @@ if TYPE_CHECKING:
 
 __all__ = ["check_request", "java_text"]
 
-#: Top-level members whose length and pattern :mod:`~.functions` checks with recorded wording.
+#: Top-level members whose length and pattern :mod:`~.functions` checks with recorded wording ...
 _CHECKED_BY_HANDLERS = ("FunctionName", "Qualifier")
+#: ... except in the operations whose handlers pass the name on to moto, which checks neither.
+_NAMED_BY_MOTO = frozenset(
+    {
+        "CreateFunction",
+        "UpdateFunctionConfiguration",
+        "GetFunctionConfiguration",
+        "PublishVersion",
+        "GetFunction",
+        "ListFunctions",
+        "ListVersionsByFunction",
+    }
+)
 #: Patterns as AWS prints them where its recorded text is newer than botocore's model, by shape.
 _RECORDED_PATTERNS = {"DestinationArn": DESTINATION_PATTERN_TEXT}
 #: Where a member travels outside the JSON body (botocore ``serialization.location``).
@@ -104,7 +117,7 @@ def check_request(
                 wire[name] = value
     except _WrongType as error:
         return wire, _serialization_exception(str(error))
-    problems = _structure_problems(shape, wire, "", top=True)
+    problems = _structure_problems(shape, wire, "", top=model.name not in _NAMED_BY_MOTO)
     if problems:
         return wire, validation_exception(problems)
     return wire, None
@@ -275,6 +288,9 @@ def _structure_problems(
                 errors.append(_violation(None, member_path, "Member must not be null"))
             continue
         if top and name in _CHECKED_BY_HANDLERS:
+            # An empty name or qualifier is refused by length alone; the rest is the handler's.
+            if isinstance(item, str) and len(item) < member.metadata.get("min", 0):
+                errors += [_violation(item, member_path, p) for p in _length_problems(member, 0)]
             continue
         errors += _problems(member, item, member_path)
     return errors
