@@ -38,10 +38,16 @@ if TYPE_CHECKING:
 
     from .mock import LambdaAsyncController
 
-__all__ = ["AwsError", "Call", "Reply", "json_reply", "operation"]
+__all__ = ["REQUEST_LIMITS", "AwsError", "Call", "Reply", "json_reply", "operation"]
 
 _PARAMS_KEY = "mock_lambda_async.params"
 _ERROR_KEY = "mock_lambda_async.refused"
+
+#: Request body limits of the deployment operations: "Request must be smaller than 69905067 bytes
+#: for the CreateFunction operation" (real AWS, localstack#2999 and many deployment logs), the
+#: 50 MB zip quota once base64-encoded in the JSON body (52,428,800 * 4 / 3). Checked by
+#: ``validation.check_request_size``; kept here, where the handlers answering them are registered.
+REQUEST_LIMITS = {"CreateFunction": 69_905_067, "UpdateFunctionCode": 69_905_067}
 
 
 class AwsError(Exception):
@@ -145,15 +151,31 @@ class _Interceptor:
         """
         if not self._stack:
             return
+        from .validation import check_request, check_request_size
+
+        too_large = check_request_size(model, params)
+        if too_large is not None:
+            context[_PARAMS_KEY] = {}
+            context[_ERROR_KEY] = too_large
+            return
         if (model.service_model.service_name, model.name) not in _OPERATIONS:
             context[_PARAMS_KEY] = dict(params)
             return
-        from .validation import check_request
-
         checked, error = check_request(model, params)
         context[_PARAMS_KEY] = checked
         if error is not None:
             context[_ERROR_KEY] = error
+
+    def before_call_refused(self, context: dict[str, Any], **kwargs: Any) -> Any:
+        """Answer a request refused at the front door ahead of the operation's other handlers.
+
+        Registered for each operation of :data:`REQUEST_LIMITS` by its own name, so it runs
+        before the package checks registered the same way (a too-large upload is a 413 whatever
+        its content, as the size is checked first).
+        """
+        if context.get(_ERROR_KEY) is None:
+            return None
+        return self.before_call(context=context, **kwargs)
 
     def before_call(
         self,
@@ -169,11 +191,12 @@ class _Interceptor:
         controller.before_api_call()
         service = model.service_model.service_name
         handler = _OPERATIONS.get((service, model.name))
-        if handler is None:
-            return None
         refused = context.get(_ERROR_KEY)
         if refused is not None:
+            # Refused at the front door, also an operation moto answers (an oversized upload).
             handler = _refuse(refused)
+        if handler is None:
+            return None
         call = Call(
             controller=controller,
             service=service,
@@ -441,3 +464,5 @@ def interceptor() -> _Interceptor:
 BUILTIN_HANDLERS.append(("creating-client-class", _add_refusing_base))
 BUILTIN_HANDLERS.append(("before-parameter-build", _INTERCEPTOR.stash_params))
 BUILTIN_HANDLERS.append(("before-call", _INTERCEPTOR.before_call))
+for _operation in REQUEST_LIMITS:
+    BUILTIN_HANDLERS.append((f"before-call.lambda.{_operation}", _INTERCEPTOR.before_call_refused))

@@ -31,17 +31,18 @@ recorded messages show (the model's own patterns differ from it).
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
 from .event_invoke_config import DESTINATION_PATTERN_TEXT
 from .functions import validation_exception
-from .interception import AwsError
+from .interception import REQUEST_LIMITS, AwsError
 
 if TYPE_CHECKING:
     from botocore.model import OperationModel, Shape
 
-__all__ = ["check_request", "java_text"]
+__all__ = ["check_request", "check_request_size", "java_text"]
 
 #: Top-level members whose length and pattern :mod:`~.functions` checks with recorded wording ...
 _CHECKED_BY_HANDLERS = ("FunctionName", "Qualifier")
@@ -80,6 +81,36 @@ _JAVA_TYPES = {
     "map": "a Map",
 }
 _NUMBER_TEXT = re.compile(r"-?[0-9]{1,30}")
+
+
+def check_request_size(model: OperationModel, params: dict[str, Any]) -> AwsError | None:
+    """413 ``RequestEntityTooLargeException`` for a deployment request over Lambda's limit.
+
+    The size is that of the JSON body botocore sends: the zip base64-encoded, plus the other
+    members (a close estimate: their JSON text).
+    """
+    limit = REQUEST_LIMITS.get(model.name)
+    if limit is None:
+        return None
+    code = params.get("Code") if model.name == "CreateFunction" else params
+    zip_file = code.get("ZipFile") if isinstance(code, dict) else None
+    if not isinstance(zip_file, bytes | bytearray):
+        return None
+    size = (len(zip_file) + 2) // 3 * 4
+    if size <= limit:
+        return None
+    rest = {k: v for k, v in params.items() if k not in ("Code", "ZipFile")}
+    size += len(json.dumps(rest, default=str))
+    if size <= limit:
+        return None
+    # The wire code is not the modelled RequestTooLargeException, so boto3 raises a plain
+    # ClientError, as it does against AWS (spec section 1).
+    return AwsError(
+        "RequestEntityTooLargeException",
+        f"Request must be smaller than {limit} bytes for the {model.name} operation",
+        413,
+        message_key="message",
+    )
 
 
 class _WrongType(Exception):
