@@ -100,7 +100,7 @@ def _json_or_text(data: bytes) -> Any:
         return {}
     try:
         return json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return data.decode("utf-8", "replace")
 
 

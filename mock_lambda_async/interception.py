@@ -38,9 +38,16 @@ if TYPE_CHECKING:
 
     from .mock import LambdaAsyncController
 
-__all__ = ["AwsError", "Call", "Reply", "json_reply", "operation"]
+__all__ = ["REQUEST_LIMITS", "AwsError", "Call", "Reply", "json_reply", "operation"]
 
 _PARAMS_KEY = "mock_lambda_async.params"
+_ERROR_KEY = "mock_lambda_async.refused"
+
+#: Request body limits of the deployment operations: "Request must be smaller than 69905067 bytes
+#: for the CreateFunction operation" (real AWS, localstack#2999 and many deployment logs), the
+#: 50 MB zip quota once base64-encoded in the JSON body (52,428,800 * 4 / 3). Checked by
+#: ``validation.check_request_size``; kept here, where the handlers answering them are registered.
+REQUEST_LIMITS = {"CreateFunction": 69_905_067, "UpdateFunctionCode": 69_905_067}
 
 
 class AwsError(Exception):
@@ -133,9 +140,42 @@ class _Interceptor:
         with self._lock:
             self._stack = [c for c in self._stack if c is not controller]
 
-    def stash_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        if self._stack:
+    def stash_params(
+        self, params: dict[str, Any], model: OperationModel, context: dict[str, Any], **_: Any
+    ) -> None:
+        """Keep the caller's parameters for ``before_call``, checked as Lambda's front end does.
+
+        A refused request's error is kept for ``before_call`` to answer. The check runs here,
+        before botocore serializes, because a value of the wrong type can break the serializer
+        itself once the client's own validation is off (see :class:`_RefusingClient`).
+        """
+        if not self._stack:
+            return
+        from .validation import check_request, check_request_size
+
+        too_large = check_request_size(model, params)
+        if too_large is not None:
+            context[_PARAMS_KEY] = {}
+            context[_ERROR_KEY] = too_large
+            return
+        if (model.service_model.service_name, model.name) not in _OPERATIONS:
             context[_PARAMS_KEY] = dict(params)
+            return
+        checked, error = check_request(model, params)
+        context[_PARAMS_KEY] = checked
+        if error is not None:
+            context[_ERROR_KEY] = error
+
+    def before_call_refused(self, context: dict[str, Any], **kwargs: Any) -> Any:
+        """Answer a request refused at the front door ahead of the operation's other handlers.
+
+        Registered for each operation of :data:`REQUEST_LIMITS` by its own name, so it runs
+        before the package checks registered the same way (a too-large upload is a 413 whatever
+        its content, as the size is checked first).
+        """
+        if context.get(_ERROR_KEY) is None:
+            return None
+        return self.before_call(context=context, **kwargs)
 
     def before_call(
         self,
@@ -151,6 +191,10 @@ class _Interceptor:
         controller.before_api_call()
         service = model.service_model.service_name
         handler = _OPERATIONS.get((service, model.name))
+        refused = context.get(_ERROR_KEY)
+        if refused is not None:
+            # Refused at the front door, also an operation moto answers (an oversized upload).
+            handler = _refuse(refused)
         if handler is None:
             return None
         call = Call(
@@ -163,6 +207,53 @@ class _Interceptor:
             model=model,
         )
         return _send(handler, call, params, getattr(request_signer, "_event_emitter", None))
+
+
+class _RefusingClient:
+    """A base of every botocore client class made while this module is loaded.
+
+    A request refused by :func:`~.validation.check_request` is serialized with placeholder path
+    members instead of its own parameters when the client does not validate them
+    (``parameter_validation=False``): botocore's serializer trusts the types, and ``5`` for a
+    structure or ``"x"`` for a timestamp would make it raise a Python error before ``before-call``.
+    The request is never sent; ``before_call`` answers it with the error. A client that validates
+    raises botocore's own ``ParamValidationError`` first, as it would before sending to AWS.
+    """
+
+    _serializer: Any
+
+    def _convert_to_request_dict(self, *args: Any, **kwargs: Any) -> Any:
+        context = kwargs.get("context") or {}
+        model = kwargs.get("operation_model")
+        if _ERROR_KEY in context and model is not None and "api_params" in kwargs:
+            from botocore.validate import ParamValidationDecorator
+
+            if not isinstance(self._serializer, ParamValidationDecorator):
+                kwargs["api_params"] = _placeholders(model)
+        return super()._convert_to_request_dict(*args, **kwargs)  # type: ignore[misc]
+
+
+def _add_refusing_base(base_classes: list[type], **_: Any) -> None:
+    base_classes.insert(0, _RefusingClient)
+
+
+def _placeholders(model: OperationModel) -> dict[str, Any]:
+    """The parameters the serializer needs to build a request that is never sent: its path."""
+    shape = model.input_shape
+    if shape is None:
+        return {}
+    return {
+        name: "refused"
+        for name, member in shape.members.items()
+        if member.serialization.get("location") == "uri"
+    }
+
+
+def _refuse(error: AwsError) -> Handler:
+    def answer(call: Call) -> Reply:
+        raise error
+
+    return answer
 
 
 def _send(
@@ -370,5 +461,8 @@ def interceptor() -> _Interceptor:
     return _INTERCEPTOR
 
 
+BUILTIN_HANDLERS.append(("creating-client-class", _add_refusing_base))
 BUILTIN_HANDLERS.append(("before-parameter-build", _INTERCEPTOR.stash_params))
 BUILTIN_HANDLERS.append(("before-call", _INTERCEPTOR.before_call))
+for _operation in REQUEST_LIMITS:
+    BUILTIN_HANDLERS.append((f"before-call.lambda.{_operation}", _INTERCEPTOR.before_call_refused))

@@ -28,6 +28,8 @@ from .runtime import Runtime, decode_client_context
 SYNC_PAYLOAD_LIMIT = 6_291_456
 EVENT_PAYLOAD_LIMIT = 1_048_576
 INVOKE_ASYNC_PAYLOAD_LIMIT = 262_144
+#: ``ClientContext``: "Up to 3,583 bytes of base64-encoded data" (API_Invoke).
+CLIENT_CONTEXT_LIMIT = 3583
 #: ``LogType=Tail`` returns the last 4 KB of the execution log.
 LOG_TAIL_BYTES = 4096
 
@@ -55,11 +57,20 @@ def check_json(payload: bytes) -> None:
     common cases. INFERENCE, from real messages such as "Unexpected character (''' (code 39)):
     expected a valid value (...)", "Unrecognized token 'e30': was expecting ('true', 'false' or
     'null')" (boto/boto3#2153) and "Invalid UTF-8 start byte 0xa7".
+
+    Only the syntax is judged, as JSON (RFC 8259) defines it, not what Python can decode: a
+    5,000-digit integer and an array nested 5,000 deep are valid JSON, which Lambda accepts; the
+    Python runtime then fails to decode them, as awslambdaric's ``json.loads`` does, with
+    ``Runtime.UnmarshalError``. ``NaN`` and ``Infinity`` are not JSON: Python's decoder takes
+    them, Lambda's Jackson parser refuses them (its ``ALLOW_NON_NUMERIC_NUMBERS`` feature is off
+    by default; the text is Jackson's, INFERENCE for Lambda's).
     """
     if not payload:
         return
     try:
-        json.loads(payload)
+        json.loads(payload, parse_int=_syntax_only, parse_constant=_not_json)
+    except RecursionError:
+        return
     except ValueError as error:
         raise AwsError(
             "InvalidRequestContentException",
@@ -69,7 +80,24 @@ def check_json(payload: bytes) -> None:
         ) from error
 
 
+class _NonStandardToken(ValueError):
+    pass
+
+
+def _syntax_only(text: str) -> int:
+    """An integer's digits are valid JSON however many they are; their value is not needed."""
+    return 0
+
+
+def _not_json(token: str) -> Any:
+    raise _NonStandardToken(
+        f"Non-standard token '{token}': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"
+    )
+
+
 def _parser_message(payload: bytes, error: ValueError) -> str:
+    if isinstance(error, _NonStandardToken):
+        return str(error)
     if isinstance(error, UnicodeDecodeError):
         return f"Invalid UTF-8 start byte 0x{payload[error.start]:02x}"
     if not isinstance(error, json.JSONDecodeError):
@@ -100,32 +128,20 @@ _JAVA_PARSER_WORDS = {
 }
 
 
-#: ``InvocationType`` and ``LogType`` values, in the botocore model's order. botocore does not check
-#: enums client-side, so a typo reaches Lambda, which refuses it (below).
-INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
-LOG_TYPES = ("None", "Tail")
+def check_client_context_size(value: str | None) -> None:
+    """Refuse a ``ClientContext`` header over its documented 3,583 bytes.
 
-
-def check_enums(params: dict[str, Any]) -> None:
-    """Refuse an unknown ``InvocationType``/``LogType`` instead of running the handler anyway.
-
-    Lambda's wording for an enum member (real response, aws/aws-cli#3229): ``1 validation error
-    detected: Value 'g1.x' at 'runtime' failed to satisfy constraint: Member must satisfy enum
-    value set: [...]``. INFERENCE: the set is listed in the model's order, and both problems are
-    reported together (as for ``functionName``), after the size check and before the function is
-    looked up; an empty header counts as absent.
+    INFERENCE: no recorded response exists; the limit is the API reference's, and it is answered
+    as Lambda answers its other documented member limits, a ``ValidationException`` on the length
+    (the value itself is left out of the message, as it can be long).
     """
-    problems = [
-        f"Value '{value}' at '{field}' failed to satisfy constraint: "
-        f"Member must satisfy enum value set: [{', '.join(allowed)}]"
-        for key, field, allowed in (
-            ("InvocationType", "invocationType", INVOCATION_TYPES),
-            ("LogType", "logType", LOG_TYPES),
+    if value is not None and len(value.encode()) > CLIENT_CONTEXT_LIMIT:
+        raise validation_exception(
+            [
+                "Value at 'clientContext' failed to satisfy constraint: Member must have length "
+                f"less than or equal to {CLIENT_CONTEXT_LIMIT}"
+            ]
         )
-        if (value := params.get(key)) and value not in allowed
-    ]
-    if problems:
-        raise validation_exception(problems)
 
 
 def _too_large(message: str) -> AwsError:
@@ -153,7 +169,7 @@ def invoke(call: Call) -> Reply:
         raise _too_large(
             f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
         )
-    check_enums(params)
+    check_client_context_size(params.get("ClientContext"))
     fn = resolve(params["FunctionName"], call.region, call.account_id, params.get("Qualifier"))
     check_json(payload)
     # Validated for every invocation type; passed to the function only on synchronous ones [BC].

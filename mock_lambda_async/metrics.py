@@ -518,7 +518,7 @@ def _decode(payload: bytes) -> Any:
     """An event as the runtime hands it to the handler (``{}`` for an empty payload)."""
     try:
         return json.loads(payload) if payload else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         return payload.decode("utf-8", "replace")
 
 

@@ -58,7 +58,9 @@ def matches_filters(patterns: list[EventPattern], record: dict[str, Any], data_k
     if isinstance(data, str) and data.lstrip()[:1] in ("{", "["):
         try:
             parsed = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # Nested too deep to decode here: matched as the plain string it is (INFERENCE), so a
+            # producer's message can never stop the poller.
             parsed = None
         if isinstance(parsed, dict | list):
             candidate[data_key] = parsed

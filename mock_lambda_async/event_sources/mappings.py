@@ -27,7 +27,6 @@ from ..functions import (
     function_arn,
     parse_function_name,
     resolve,
-    validation_exception,
 )
 from ..interception import AwsError, Call, Reply, json_reply, operation
 from ..mock import on_start
@@ -43,8 +42,6 @@ from .sqs import SqsPoller, sqs_queue
 from .streams import StreamPoller
 
 if TYPE_CHECKING:
-    from botocore.model import Shape
-
     from ..mock import LambdaAsyncController
 
 __all__ = ["EventSourceMapping", "MappingPoller", "MappingRegistry"]
@@ -424,87 +421,6 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _java(value: Any) -> str:
-    """A value as the Java service prints it in validation messages."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list):
-        return "[" + ", ".join(_java(item) for item in value) + "]"
-    return str(value)
-
-
-#: Enum sets as AWS prints them where recorded ([LS] test_api.snapshot.json); else model order.
-_ENUM_TEXT = {"startingPosition": "[LATEST, AT_TIMESTAMP, TRIM_HORIZON]"}
-
-
-def _constraint_errors(shape: Shape, value: Any, path: str) -> list[str]:
-    """Server-side checks of the botocore model botocore leaves to the service (max, enum, pattern).
-
-    botocore validates types and minimums before sending; AWS then checks the rest and answers
-    ``ValidationException`` listing each violation ([BC]; spec §0).
-    """
-    meta = shape.metadata
-    problems: list[str] = []
-    if shape.type_name == "structure" and isinstance(value, dict):
-        errors: list[str] = []
-        for name, member in shape.members.items():
-            if name in value and value[name] is not None:
-                errors += _constraint_errors(
-                    member, value[name], f"{path}.{_camel(name)}" if path else _camel(name)
-                )
-        return errors
-    if shape.type_name == "list" and isinstance(value, list):
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"Member must have length less than or equal to {meta['max']}")
-        member = shape.member
-        if member.type_name == "structure":
-            errors = []
-            for index, item in enumerate(value, start=1):
-                errors += _constraint_errors(member, item, f"{path}.{index}.member")
-            return [_violation(value, path, p) for p in problems] + errors
-        inner = [p for item in value for p in _scalar_problems(member, item, path)]
-        if inner:
-            problems.append(
-                "Member must satisfy constraint: [" + ", ".join(dict.fromkeys(inner)) + "]"
-            )
-        return [_violation(value, path, p) for p in problems]
-    return [_violation(value, path, p) for p in _scalar_problems(shape, value, path)]
-
-
-def _scalar_problems(shape: Shape, value: Any, path: str) -> list[str]:
-    meta = shape.metadata
-    problems: list[str] = []
-    if shape.type_name in ("integer", "long") and isinstance(value, int):
-        if "max" in meta and value > meta["max"]:
-            problems.append(f"Member must have value less than or equal to {meta['max']}")
-    elif shape.type_name == "string" and isinstance(value, str):
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"Member must have length less than or equal to {meta['max']}")
-        if "enum" in meta and value not in meta["enum"]:
-            values = _ENUM_TEXT.get(path.rsplit(".", 1)[-1]) or "[" + ", ".join(meta["enum"]) + "]"
-            problems.append(f"Member must satisfy enum value set: {values}")
-        elif "pattern" in meta and not re.fullmatch(meta["pattern"], value, re.DOTALL):
-            problems.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
-    return problems
-
-
-def _violation(value: Any, path: str, problem: str) -> str:
-    return f"Value '{_java(value)}' at '{path}' failed to satisfy constraint: {problem}"
-
-
-def _check_model(call: Call, skip: tuple[str, ...] = ("FunctionName", "UUID")) -> None:
-    shape = call.model.input_shape
-    assert shape is not None
-    errors: list[str] = []
-    for name, member in shape.members.items():
-        value = call.params.get(name)
-        if name in skip or value is None:
-            continue
-        errors += _constraint_errors(member, value, _camel(name))
-    if errors:
-        raise validation_exception(errors)
-
-
 # -- event sources ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Source:
@@ -739,7 +655,6 @@ def describe(mapping: EventSourceMapping) -> dict[str, Any]:
 @operation("lambda", "CreateEventSourceMapping")
 def create_event_source_mapping(call: Call) -> Reply:
     params = call.params
-    _check_model(call)
     if not params.get("EventSourceArn"):
         raise _invalid("Unrecognized event source.")
     source = _parse_source(params["EventSourceArn"])
@@ -810,7 +725,6 @@ def _shown(moto_mapping: Any, mapping: EventSourceMapping | None) -> dict[str, A
 @operation("lambda", "UpdateEventSourceMapping")
 def update_event_source_mapping(call: Call) -> Reply:
     params = call.params
-    _check_model(call)
     registry = call.controller.state(MappingRegistry)
     mapping = registry.get(params["UUID"], call.region, call.account_id)
     source = _parse_source(mapping.source_arn)
@@ -842,7 +756,6 @@ def delete_event_source_mapping(call: Call) -> Reply:
 @operation("lambda", "ListEventSourceMappings")
 def list_event_source_mappings(call: Call) -> Reply:
     params = call.params
-    _check_model(call)
     registry = call.controller.state(MappingRegistry)
     wanted_fn: str | None = None
     if params.get("FunctionName"):
@@ -891,7 +804,6 @@ def _tagged_mapping(call: Call) -> EventSourceMapping | None:
     A malformed ARN is refused with the model's ``ValidationException``; a mapping that does not
     exist answers 404 ``Event source mapping not found: <arn>``, as AWS records it.
     """
-    _check_model(call, skip=("Tags", "TagKeys"))
     arn = call.params["Resource"]
     match = _MAPPING_ARN.fullmatch(arn)
     if match is None:

@@ -71,5 +71,6 @@ def _unmarshal(payload: bytes) -> Any:
         return {}
     try:
         return json.loads(payload)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
+        # ``RecursionError`` too: the runtime interface client catches every exception here.
         raise _Fault("Runtime.UnmarshalError", f"Unable to unmarshal input: {error}") from None
