@@ -115,11 +115,14 @@ _LAYERS_KEY = "mock_lambda_async.layers"
 def _stash_layers(
     params: dict[str, Any], model: OperationModel, context: dict[str, Any], **_: Any
 ) -> None:
-    if interceptor().controller is None or not params.get("Layers"):
+    layers = params.get("Layers")
+    if interceptor().controller is None or not layers or not isinstance(layers, list):
+        return  # no layers, or not a list: the request validation answers that
+    if not all(isinstance(arn, str) for arn in layers):
         return
     code = params.get("Code") if model.name == "CreateFunction" else None
     context[_LAYERS_KEY] = (
-        [str(arn) for arn in params["Layers"]],
+        list(layers),
         str(params.get("FunctionName", "")),
         code.get("ZipFile") if isinstance(code, dict) else None,
     )
