@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 from conftest import ACCOUNT, REGION, create_function
 from moto import mock_aws
 
@@ -40,7 +41,32 @@ def test_a_mapping_made_before_the_mock_is_listed_and_polled_inside() -> None:
         assert _client("lambda").get_event_source_mapping(UUID=made["UUID"])["State"] == "Enabled"
         _client("sqs").send_message(QueueUrl=url, MessageBody="hello")
         lam.drain()
-        assert _bodies(lam) == ["hello"]
+        (attempt,) = lam.invocations("worker")
+    # Received once, by the mock's poller: moto's own delivery never took it first.
+    (record,) = attempt.event["Records"]
+    assert (record["body"], record["attributes"]["ApproximateReceiveCount"]) == ("hello", "1")
+
+
+@mock_aws
+def test_a_stream_mapping_made_before_the_mock_is_polled_by_the_mock_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.awslambda.models import LambdaBackend
+
+    motos_own: list[Any] = []
+    monkeypatch.setattr(LambdaBackend, "send_kinesis_message", lambda *a, **k: motos_own.append(a))
+    create_function("worker", HANDLER)
+    kinesis = _client("kinesis")
+    kinesis.create_stream(StreamName="clicks", ShardCount=1)
+    arn = kinesis.describe_stream(StreamName="clicks")["StreamDescription"]["StreamARN"]
+    _client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="worker", StartingPosition="TRIM_HORIZON"
+    )
+    with mock_lambda_async() as lam:
+        kinesis.put_record(StreamName="clicks", Data=b"click", PartitionKey="k")
+        lam.drain()
+        (attempt,) = lam.assert_succeeded("worker", trigger="kinesis")
+    assert (len(attempt.event["Records"]), motos_own) == (1, [])
 
 
 @mock_aws
