@@ -145,3 +145,22 @@ def test_an_event_invoke_config_put_inside_stays_in_moto() -> None:
         )
     after = _client("lambda").get_function_event_invoke_config(FunctionName="worker")
     assert after["MaximumEventAgeInSeconds"] == 120
+
+
+@mock_aws
+def test_a_mapping_deleted_with_plain_moto_is_not_delivered_by_moto_inside() -> None:
+    """moto's delete leaves the queue wired to the function; the mock never delivers through it."""
+    create_function("worker", HANDLER)
+    url, arn = _queue()
+    lambda_client = _client("lambda")
+    made = lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName="worker")
+    lambda_client.delete_event_source_mapping(UUID=made["UUID"])
+    with mock_lambda_async() as lam:
+        _client("sqs").send_message(QueueUrl=url, MessageBody="unmapped")
+        lam.drain()
+        (message,) = _client("sqs").receive_message(
+            QueueUrl=url, AttributeNames=["ApproximateReceiveCount"]
+        )["Messages"]
+        assert lam.invocations("worker") == []
+    # This receive is the message's first: moto's own delivery never took it.
+    assert message["Attributes"]["ApproximateReceiveCount"] == "1"
