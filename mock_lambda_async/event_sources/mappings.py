@@ -239,12 +239,14 @@ class MappingRegistry:
         _write_to_moto(mapping)
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def add(self, mapping: EventSourceMapping) -> None:
-        """Store a mapping the mock created: moto's object in moto's store, the state beside it."""
-        moto_mappings(mapping.moto.account_id, mapping.moto.region)[mapping.uuid] = mapping.moto
-        self.mappings[mapping.uuid] = mapping
-        _write_to_moto(mapping)
-        self._settle_soon(mapping)
+    def add(self, moto_mapping: Any) -> EventSourceMapping:
+        """Store a mapping the mock created in moto's store; it starts ``Creating``."""
+        moto_mappings(moto_mapping.account_id, moto_mapping.region)[moto_mapping.uuid] = (
+            moto_mapping
+        )
+        mapping = self.view(moto_mapping, state="Creating")
+        assert mapping is not None  # its function and source were just checked
+        return mapping
 
     def _settle_soon(self, mapping: EventSourceMapping) -> None:
         self.controller.scheduler.call_soon(
@@ -389,11 +391,15 @@ def _config_from_moto(moto_mapping: Any, kind: str) -> dict[str, Any]:
     return config
 
 
+def _write_settings(moto_mapping: Any, config: dict[str, Any]) -> None:
+    for name, attribute in MOTO_ATTRIBUTES.items():
+        setattr(moto_mapping, attribute, _copy(config.get(name)))
+
+
 def _write_to_moto(mapping: EventSourceMapping) -> None:
     """Mirror the mapping onto moto's object: moto's own Get/List show it after the mock."""
     moto_mapping = mapping.moto
-    for name, attribute in MOTO_ATTRIBUTES.items():
-        setattr(moto_mapping, attribute, _copy(mapping.config.get(name)))
+    _write_settings(moto_mapping, mapping.config)
     moto_mapping.enabled = mapping.enabled
     moto_mapping.function_arn = mapping.function_arn
     moto_mapping.tags = dict(mapping.tags)
@@ -759,8 +765,6 @@ def create_event_source_mapping(call: Call) -> Reply:
             and existing.function_arn == shown_arn
         ):
             raise _duplicate_error(source, existing)
-    enabled = params.get("Enabled", True) is not False
-    tags = dict(params.get("Tags") or {})
     moto_mapping = new_moto_mapping(
         {
             "RegionName": call.region,
@@ -768,26 +772,13 @@ def create_event_source_mapping(call: Call) -> Reply:
             "FunctionName": params["FunctionName"],
             "EventSourceArn": source.arn,
             "FunctionArn": shown_arn,
-            "Enabled": enabled,
-            "Tags": tags,
+            "Enabled": params.get("Enabled", True) is not False,
+            "Tags": dict(params.get("Tags") or {}),
         }
     )
-    mapping = EventSourceMapping(
-        uuid=moto_mapping.uuid,
-        arn=moto_mapping.arn,
-        function=fn,
-        source_arn=source.arn,
-        source_type=source.kind,
-        config=config,
-        enabled=enabled,
-        state="Creating",
-        state_transition_reason=_REASONS[source.kind == SQS],
-        last_modified_ms=call.controller.clock.now_ms(),
-        function_arn=shown_arn,
-        tags=tags,
-        moto=moto_mapping,
-    )
-    registry.add(mapping)
+    _write_settings(moto_mapping, config)
+    moto_mapping.last_modified = call.controller.clock.now_ms() / 1000
+    mapping = registry.add(moto_mapping)
     return json_reply(202, describe(mapping))
 
 
