@@ -48,6 +48,19 @@ def test_docker_less_mode_runs_async_events() -> None:
         lam.assert_succeeded("echo", times=1, trigger="async")
 
 
+def test_docker_less_mode_polls_a_queue_mapping() -> None:
+    with mock_aws(config={"lambda": {"use_docker": False}}), mock_lambda_async() as lam:
+        client = boto3.client("lambda", region_name=REGION)
+        _create(client, _role())
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        client.create_event_source_mapping(EventSourceArn=arn["QueueArn"], FunctionName="echo")
+        sqs.send_message(QueueUrl=url, MessageBody="job")
+        (attempt,) = lam.assert_succeeded("echo", trigger="sqs")
+        assert attempt.event["Records"][0]["body"] == "job"
+
+
 def _user_client(effect: str) -> Any:
     """A Lambda client for a user whose policy has ``effect`` on ``lambda:*``."""
     iam = boto3.client("iam", region_name=REGION)
