@@ -1,9 +1,10 @@
-"""The event source mapping API (Create/Get/Update/Delete/List) and the mapping registry.
+"""The event source mapping API (Create/Get/Update/Delete/List) and the mock's state of each mapping.
 
-We answer all five operations ourselves (moto's mappings are never created), for SQS queues,
-Kinesis streams and DynamoDB streams, with the responses and errors AWS gives (spec §6, §7). Each
-enabled mapping has a poller registered on the controller's scheduler: :class:`~.sqs.SqsPoller` for
-queues, ``streams.StreamPoller`` for streams.
+We answer all five operations ourselves, for SQS queues, Kinesis streams and DynamoDB streams, with
+the responses and errors AWS gives (spec §6, §7). The mappings are moto's objects in moto's store
+(:mod:`.moto_mappings`), whoever made them; :class:`MappingRegistry` keeps the mock's state beside
+each one by UUID. Each enabled mapping has a poller registered on the controller's scheduler:
+:class:`~.sqs.SqsPoller` for queues, ``streams.StreamPoller`` for streams.
 
 *States on the virtual clock.* ``CreateEventSourceMapping`` answers ``Creating`` (202), ``Update``
 answers ``Updating`` (``Enabling``/``Disabling`` when ``Enabled`` flips) and ``Delete`` answers
