@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from .dead_letter_config import set_dead_letter_target, set_reserved_concurrency
 from .event_invoke_config import EventInvokeConfigs, put_config
 from .functions import resolve
+from .interception import AwsError
 from .mock import get_controller, on_start
 
 if TYPE_CHECKING:
@@ -130,7 +131,15 @@ class EventInvokeConfigResource:
 
 
 def _put(resource: EventInvokeConfigResource, properties: dict[str, Any]) -> None:
-    fn = resolve(resource.function_name, resource.region, resource.account_id, resource.qualifier)
+    """Store the resource's config, refused as ``PutFunctionEventInvokeConfig`` refuses it.
+
+    AWS would fail the stack (``CREATE_FAILED``, the reason worded ``Resource handler returned
+    message: "<Lambda's message>" (Service: Lambda, Status Code: 400, ...)``, as public deployment
+    logs show it); moto's engine has no failed resources, so the stack call itself fails, with
+    moto's ``ValidationError`` carrying that reason (a ``ClientError``).
+    """
+    from moto.cloudformation.exceptions import ValidationError
+
     settings = {
         key: int(properties[key])
         for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
@@ -138,7 +147,18 @@ def _put(resource: EventInvokeConfigResource, properties: dict[str, Any]) -> Non
     }
     if properties.get("DestinationConfig"):
         settings["DestinationConfig"] = properties["DestinationConfig"]
-    put_config(_controller(), fn, settings)
+    try:
+        fn = resolve(
+            resource.function_name, resource.region, resource.account_id, resource.qualifier
+        )
+        put_config(_controller(), fn, settings)
+    except AwsError as error:
+        raise ValidationError(
+            message=(
+                f'Resource handler returned message: "{error.message}" '
+                f"(Service: Lambda, Status Code: {error.status}, Error Code: {error.code})"
+            )
+        ) from error
 
 
 def _controller() -> LambdaAsyncController:

@@ -37,7 +37,7 @@ from .functions import (
     parse_function_name,
     validation_exception,
 )
-from .interception import AwsError, Call, Reply, json_reply, operation
+from .interception import AwsError, Call, Reply, already_authorized, json_reply, operation
 
 if TYPE_CHECKING:
     from .functions import ResolvedFunction
@@ -104,7 +104,8 @@ def forward_to_moto(call: Call) -> Reply:
     prepared = AWSRequest(
         method=request["method"], url=url, data=request["body"], headers=headers
     ).prepare()
-    answer = botocore_stubber.process_request(prepared)
+    with already_authorized():
+        answer = botocore_stubber.process_request(prepared)
     if answer is None:
         raise AwsError("ServiceException", f"moto has no handler for {call.operation}", 500)
     status, reply_headers, body = answer

@@ -1,9 +1,10 @@
 """The FunctionEventInvokeConfig API and the async settings it gives each function qualifier.
 
-We own ``Put/Update/Get/Delete/ListFunctionEventInvokeConfig(s)`` (moto's storage is not per
-qualifier). Configs live in per-controller state keyed by the qualified ARN they were put on
-(``$LATEST``, a version or an alias are separate: spec section 3). Each remembers the moto object it
-belongs to (the ``$LATEST`` function, the version, the alias), so deleting and re-creating a function,
+We answer ``Put/Update/Get/Delete/ListFunctionEventInvokeConfig(s)`` (moto answers them for
+``$LATEST`` only, and without AWS's checks). The configs are stored where moto stores them: on moto's
+object of the qualifier they were put on (the ``$LATEST`` function, a version, an alias; separate:
+spec section 3), see :class:`EventInvokeConfigs`. So configs made with plain moto apply under the
+mock, configs put under the mock stay in moto after it, and deleting and re-creating a function,
 version or alias does not resurrect an old config.
 
 Every message and the order of checks come from AWS-validated snapshots (``test_lambda_api.snapshot

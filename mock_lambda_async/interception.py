@@ -206,6 +206,9 @@ class _Interceptor:
             account_id=_account_id(request_signer),
             model=model,
         )
+        denial = moto_authorization(model, params, request_signer)
+        if denial is not None:
+            return to_botocore(model, denial, params.get("url", ""))
         return _send(handler, call, params, getattr(request_signer, "_event_emitter", None))
 
 
@@ -369,6 +372,86 @@ def _rewind(body: Any) -> None:
         body.seek(0)
     except Exception as error:
         raise UnseekableStreamError(stream_object=body) from error
+
+
+# -- moto's IAM enforcement ---------------------------------------------------------------------------
+#: moto's request handler of each service we answer operations of (its IAM check is a method of it).
+_MOTO_RESPONSES = {"lambda": ("moto.awslambda.responses", "LambdaResponse")}
+_forwarding = threading.local()
+
+
+def moto_authorization(
+    model: OperationModel, request_dict: dict[str, Any], request_signer: Any
+) -> Reply | None:
+    """moto's answer to a caller its IAM enforcement refuses, or ``None`` to go on.
+
+    moto counts every request against ``set_initial_no_auth_action_count`` and, past that count,
+    checks the caller's signature and policies before it runs the operation
+    (``ActionAuthenticatorMixin``). We answer before moto sees the request, so we run moto's own
+    check on the request signed as the client signs it, and give its error reply (403) unchanged.
+    """
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+        ActionAuthenticatorMixin.request_count += 1
+        return None
+    found = _MOTO_RESPONSES.get(model.service_model.service_name)
+    if found is None or request_signer is None:
+        return None
+    import importlib
+
+    from botocore.awsrequest import create_request_object
+    from werkzeug.exceptions import HTTPException
+
+    request = create_request_object(request_dict)
+    request_signer.sign(model.name, request)
+    prepared = request.prepare()
+    responder = getattr(importlib.import_module(found[0]), found[1])()
+    responder.setup_class(prepared, prepared.url, prepared.headers)
+    try:
+        responder._authenticate_and_authorize_normal_action()
+    except HTTPException as error:
+        # As moto's ``BaseResponse.call_action`` answers it.
+        status, headers, body = responder._transform_response(
+            responder.response_headers, (error.description, {"status": error.code})
+        )
+        headers, body = responder._enrich_response(headers, body)
+        raw = body.encode() if isinstance(body, str) else bytes(body or b"")
+        return Reply(int(status), raw, {str(k): str(v) for k, v in headers.items()})
+    return None
+
+
+class already_authorized:
+    """While forwarding a call to moto that :func:`moto_authorization` already let through, moto
+    neither counts it again nor checks it (the forwarded request is not signed)."""
+
+    def __enter__(self) -> None:
+        _skip_moto_authorization()
+        _forwarding.depth = getattr(_forwarding, "depth", 0) + 1
+
+    def __exit__(self, *_: Any) -> None:
+        _forwarding.depth -= 1
+
+
+_authorization_wrapped: list[bool] = []
+
+
+def _skip_moto_authorization() -> None:
+    """Wrap moto's check once, so a forwarding thread skips it (all others are untouched)."""
+    if _authorization_wrapped:
+        return
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    check = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def check_unless_forwarding(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        if getattr(_forwarding, "depth", 0):
+            return
+        check(self, iam_request_cls, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = check_unless_forwarding  # type: ignore[method-assign]
+    _authorization_wrapped.append(True)
 
 
 def _account_id(request_signer: Any) -> str:

@@ -247,3 +247,19 @@ def test_a_stacks_bucket_notification_invokes_asynchronously(lam: Any) -> None:
     _client("s3").put_object(Bucket="uploads", Key="out/b.txt", Body=b"b")
     (attempt,) = lam.assert_succeeded("pushed", times=1, trigger="s3")
     assert attempt.event["Records"][0]["s3"]["object"]["key"] == "in/a.txt"
+
+
+def test_a_config_lambda_refuses_fails_the_stack_call(lam: Any) -> None:
+    missing = "arn:aws:sqs:us-east-1:123456789012:missing"
+    config = {
+        "Type": "AWS::Lambda::EventInvokeConfig",
+        "Properties": {
+            "FunctionName": {"Ref": "Pushed"},
+            "Qualifier": "$LATEST",
+            "DestinationConfig": {"OnFailure": {"Destination": missing}},
+        },
+    }
+    with pytest.raises(ClientError) as caught:
+        _push_stack({"Config": config})
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert f"The destination ARN {missing} is invalid." in caught.value.response["Error"]["Message"]

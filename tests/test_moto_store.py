@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 from conftest import ACCOUNT, REGION, create_function
 from moto import mock_aws
 
@@ -40,7 +41,32 @@ def test_a_mapping_made_before_the_mock_is_listed_and_polled_inside() -> None:
         assert _client("lambda").get_event_source_mapping(UUID=made["UUID"])["State"] == "Enabled"
         _client("sqs").send_message(QueueUrl=url, MessageBody="hello")
         lam.drain()
-        assert _bodies(lam) == ["hello"]
+        (attempt,) = lam.invocations("worker")
+    # Received once, by the mock's poller: moto's own delivery never took it first.
+    (record,) = attempt.event["Records"]
+    assert (record["body"], record["attributes"]["ApproximateReceiveCount"]) == ("hello", "1")
+
+
+@mock_aws
+def test_a_stream_mapping_made_before_the_mock_is_polled_by_the_mock_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.awslambda.models import LambdaBackend
+
+    motos_own: list[Any] = []
+    monkeypatch.setattr(LambdaBackend, "send_kinesis_message", lambda *a, **k: motos_own.append(a))
+    create_function("worker", HANDLER)
+    kinesis = _client("kinesis")
+    kinesis.create_stream(StreamName="clicks", ShardCount=1)
+    arn = kinesis.describe_stream(StreamName="clicks")["StreamDescription"]["StreamARN"]
+    _client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="worker", StartingPosition="TRIM_HORIZON"
+    )
+    with mock_lambda_async() as lam:
+        kinesis.put_record(StreamName="clicks", Data=b"click", PartitionKey="k")
+        lam.drain()
+        (attempt,) = lam.assert_succeeded("worker", trigger="kinesis")
+    assert (len(attempt.event["Records"]), motos_own) == (1, [])
 
 
 @mock_aws
@@ -119,3 +145,22 @@ def test_an_event_invoke_config_put_inside_stays_in_moto() -> None:
         )
     after = _client("lambda").get_function_event_invoke_config(FunctionName="worker")
     assert after["MaximumEventAgeInSeconds"] == 120
+
+
+@mock_aws
+def test_a_mapping_deleted_with_plain_moto_is_not_delivered_by_moto_inside() -> None:
+    """moto's delete leaves the queue wired to the function; the mock never delivers through it."""
+    create_function("worker", HANDLER)
+    url, arn = _queue()
+    lambda_client = _client("lambda")
+    made = lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName="worker")
+    lambda_client.delete_event_source_mapping(UUID=made["UUID"])
+    with mock_lambda_async() as lam:
+        _client("sqs").send_message(QueueUrl=url, MessageBody="unmapped")
+        lam.drain()
+        (message,) = _client("sqs").receive_message(
+            QueueUrl=url, AttributeNames=["ApproximateReceiveCount"]
+        )["Messages"]
+        assert lam.invocations("worker") == []
+    # This receive is the message's first: moto's own delivery never took it.
+    assert message["Attributes"]["ApproximateReceiveCount"] == "1"

@@ -1,9 +1,10 @@
-"""The event source mapping API (Create/Get/Update/Delete/List) and the mapping registry.
+"""The event source mapping API (Create/Get/Update/Delete/List) and the mock's state of each mapping.
 
-We answer all five operations ourselves (moto's mappings are never created), for SQS queues,
-Kinesis streams and DynamoDB streams, with the responses and errors AWS gives (spec §6, §7). Each
-enabled mapping has a poller registered on the controller's scheduler: :class:`~.sqs.SqsPoller` for
-queues, ``streams.StreamPoller`` for streams.
+We answer all five operations ourselves, for SQS queues, Kinesis streams and DynamoDB streams, with
+the responses and errors AWS gives (spec §6, §7). The mappings are moto's objects in moto's store
+(:mod:`.moto_mappings`), whoever made them; :class:`MappingRegistry` keeps the mock's state beside
+each one by UUID. Each enabled mapping has a poller registered on the controller's scheduler:
+:class:`~.sqs.SqsPoller` for queues, ``streams.StreamPoller`` for streams.
 
 *States on the virtual clock.* ``CreateEventSourceMapping`` answers ``Creating`` (202; ``Disabled``
 with ``Enabled=False``), ``Update``
@@ -237,12 +238,14 @@ class MappingRegistry:
         _write_to_moto(mapping)
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def add(self, mapping: EventSourceMapping) -> None:
-        """Store a mapping the mock created: moto's object in moto's store, the state beside it."""
-        moto_mappings(mapping.moto.account_id, mapping.moto.region)[mapping.uuid] = mapping.moto
-        self.mappings[mapping.uuid] = mapping
-        _write_to_moto(mapping)
-        self._settle_soon(mapping)
+    def add(self, moto_mapping: Any, state: str = "Creating") -> EventSourceMapping:
+        """Store a mapping the mock created in moto's store; it starts in ``state``."""
+        moto_mappings(moto_mapping.account_id, moto_mapping.region)[moto_mapping.uuid] = (
+            moto_mapping
+        )
+        mapping = self.view(moto_mapping, state=state)
+        assert mapping is not None  # its function and source were just checked
+        return mapping
 
     def _settle_soon(self, mapping: EventSourceMapping) -> None:
         self.controller.scheduler.call_soon(
@@ -387,11 +390,15 @@ def _config_from_moto(moto_mapping: Any, kind: str) -> dict[str, Any]:
     return config
 
 
+def _write_settings(moto_mapping: Any, config: dict[str, Any]) -> None:
+    for name, attribute in MOTO_ATTRIBUTES.items():
+        setattr(moto_mapping, attribute, _copy(config.get(name)))
+
+
 def _write_to_moto(mapping: EventSourceMapping) -> None:
     """Mirror the mapping onto moto's object: moto's own Get/List show it after the mock."""
     moto_mapping = mapping.moto
-    for name, attribute in MOTO_ATTRIBUTES.items():
-        setattr(moto_mapping, attribute, _copy(mapping.config.get(name)))
+    _write_settings(moto_mapping, mapping.config)
     moto_mapping.enabled = mapping.enabled
     moto_mapping.function_arn = mapping.function_arn
     moto_mapping.tags = dict(mapping.tags)
@@ -675,8 +682,6 @@ def create_event_source_mapping(call: Call) -> Reply:
             and existing.function_arn == shown_arn
         ):
             raise _duplicate_error(source, existing)
-    enabled = params.get("Enabled", True) is not False
-    tags = dict(params.get("Tags") or {})
     moto_mapping = new_moto_mapping(
         {
             "RegionName": call.region,
@@ -684,27 +689,14 @@ def create_event_source_mapping(call: Call) -> Reply:
             "FunctionName": params["FunctionName"],
             "EventSourceArn": source.arn,
             "FunctionArn": shown_arn,
-            "Enabled": enabled,
-            "Tags": tags,
+            "Enabled": params.get("Enabled", True) is not False,
+            "Tags": dict(params.get("Tags") or {}),
         }
     )
-    mapping = EventSourceMapping(
-        uuid=moto_mapping.uuid,
-        arn=moto_mapping.arn,
-        function=fn,
-        source_arn=source.arn,
-        source_type=source.kind,
-        config=config,
-        enabled=enabled,
-        # AWS answers a mapping created disabled with ``Disabled`` at once, not ``Creating``.
-        state="Creating" if enabled else "Disabled",
-        state_transition_reason=_REASONS[source.kind == SQS],
-        last_modified_ms=call.controller.clock.now_ms(),
-        function_arn=shown_arn,
-        tags=tags,
-        moto=moto_mapping,
-    )
-    registry.add(mapping)
+    _write_settings(moto_mapping, config)
+    moto_mapping.last_modified = call.controller.clock.now_ms() / 1000
+    # AWS answers a mapping created disabled with ``Disabled`` at once, not ``Creating``.
+    mapping = registry.add(moto_mapping, "Creating" if moto_mapping.enabled else "Disabled")
     return json_reply(202, describe(mapping))
 
 
@@ -838,6 +830,7 @@ def tag_resource(call: Call) -> Reply:
         _function_tags(call, "tag_resource", tags)
     else:
         mapping.tags.update(tags)
+        call.controller.state(MappingRegistry).save(mapping)
     return Reply(204)
 
 
@@ -850,6 +843,7 @@ def untag_resource(call: Call) -> Reply:
     else:
         for key in keys:
             mapping.tags.pop(key, None)
+        call.controller.state(MappingRegistry).save(mapping)
     return Reply(204)
 
 

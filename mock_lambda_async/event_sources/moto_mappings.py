@@ -144,6 +144,55 @@ def attach_wiring(mapping: Any) -> None:
         wiring[key] = mapping
 
 
+def _source_wirings() -> Iterator[dict[str, Any]]:
+    """The delivery dict of every queue, Kinesis stream and DynamoDB table moto holds."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.kinesis.models import kinesis_backends
+    from moto.sqs.models import sqs_backends
+
+    sources: list[tuple[Any, str]] = [
+        (sqs_backends, "queues"),
+        (kinesis_backends, "streams"),
+        (dynamodb_backends, "tables"),
+    ]
+    for backends, resources in sources:
+        for account in list(dict.values(backends)):
+            for backend in list(dict.values(account)):
+                for resource in list(getattr(backend, resources).values()):
+                    wiring = getattr(resource, "lambda_event_source_mappings", None)
+                    if isinstance(wiring, dict):
+                        yield wiring
+
+
+#: What was taken out of moto's delivery dicts at the first hold: ``(dict, key, mapping)``.
+_taken: list[tuple[dict[str, Any], str, Any]] = []
+#: The UUIDs moto's store held then.
+_stored_at_start: set[str] = set()
+
+
+def _take_all_wiring() -> None:
+    """Empty every delivery dict, the entries of mappings since deleted from moto's store too
+    (moto's ``delete_event_source_mapping`` leaves them, and moto would deliver through them)."""
+    _stored_at_start.update(mapping.uuid for _, mapping in all_moto_mappings())
+    for wiring in _source_wirings():
+        for key, mapping in list(wiring.items()):
+            _taken.append((wiring, key, mapping))
+            del wiring[key]
+
+
+def _give_back_wiring() -> None:
+    """Restore what was taken (but mappings deleted while active), then wire every stored mapping."""
+    stored = {mapping.uuid for _, mapping in all_moto_mappings()}
+    for wiring, key, mapping in _taken:
+        uuid = getattr(mapping, "uuid", None)
+        if uuid not in _stored_at_start or uuid in stored:
+            wiring[key] = mapping
+    _taken.clear()
+    _stored_at_start.clear()
+    for _, mapping in all_moto_mappings():
+        attach_wiring(mapping)
+
+
 # -- moto's backend API while active -------------------------------------------------------------------
 #: Called with ``("create" | "update" | "delete", moto mapping)`` when moto's API changes one.
 Listener = Callable[[str, Any], None]
@@ -162,8 +211,7 @@ def hold_moto_backend(listener: Listener) -> Callable[[], None]:
     """
     with _lock:
         if not _holders:
-            for _, mapping in all_moto_mappings():
-                detach_wiring(mapping)
+            _take_all_wiring()
             _wrap()
         _holders.append(listener)
 
@@ -173,8 +221,7 @@ def hold_moto_backend(listener: Listener) -> Callable[[], None]:
                 _holders.remove(listener)
             if not _holders and _saved:
                 _unwrap()
-                for _, mapping in all_moto_mappings():
-                    attach_wiring(mapping)
+                _give_back_wiring()
 
     return release
 
