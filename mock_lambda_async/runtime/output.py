@@ -6,6 +6,7 @@ own output, not to the function's log. ``os._exit`` on an invocation thread is c
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import math
@@ -205,3 +206,46 @@ def _report_line(
         parts.append(f"Init Duration: {init_ms:.2f} ms")
     line = "\t".join(parts)
     return f"{line}\t{status}\n" if status else f"{line}\t\n"
+
+
+#: Runtime versions of recorded ``INIT_START`` lines (CloudWatch logs published with the
+#: projects that produced them; the ARN's hash names the version, the same in every region).
+#: INFERENCE for runtimes with no recording at hand: the next version's name with a hash of
+#: the runtime identifier, so the line keeps its shape.
+_RUNTIME_VERSIONS = {
+    "python3.9": (
+        "python:3.9.v133",
+        "b46f7bc0f3da8071d1b824471f2c69c8766b756b827eb0455d2118c622ae7bcf",
+    ),
+    "python3.10": (
+        "python:3.10.v36",
+        "bbd47e5ef4020932b9374e2ab9f9ed3bac502f27e17a031c35d9fb8935cf1f8c",
+    ),
+    "python3.11": (
+        "python:3.11.v109",
+        "49f733259c7ce7e0deee75ff91c6afe35c7d58b04ed300f32701216263b4590c",
+    ),
+    "python3.12": (
+        "python:3.12.mainlinev2.v7",
+        "e4ab553846c4e081013ff7d1d608a5358d5b956bb5b81c83c66d2a31da8f6244",
+    ),
+    "python3.13": (
+        "python:3.13.mainlinev2.v11",
+        "b80aa8cfc4306316d8164ccc5e4a7effaf5d6038865946d200964f23367ef28b",
+    ),
+}
+
+
+def _init_start_line(runtime: str, region: str) -> str:
+    """``INIT_START``, logged once per execution environment before its Init output.
+
+    [DOCS runtime-management-identify]: "The runtime version number and ARN are logged in the
+    ``INIT_START`` log line, which Lambda emits to CloudWatch Logs each time that it creates a new
+    execution environment"; fields separated by a tab as in recorded lines.
+    """
+    version, digest = _RUNTIME_VERSIONS.get(runtime) or (
+        f"python:{runtime.removeprefix('python')}.mainlinev2.v1",
+        hashlib.sha256(runtime.encode()).hexdigest(),
+    )
+    arn = f"arn:aws:lambda:{region}::runtime:{digest}"
+    return f"INIT_START Runtime Version: {version}\tRuntime Version ARN: {arn}\n"
