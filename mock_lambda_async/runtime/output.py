@@ -2,6 +2,13 @@
 
 Output is attributed by thread: what threads the handler starts itself print goes to the test's
 own output, not to the function's log. ``os._exit`` on an invocation thread is caught here too.
+
+A logging handler that writes to the process's standard output or error is part of that output
+even if it holds the stream itself: a ``StreamHandler`` made before the invocation (a
+module-level Powertools ``Logger`` in the test's own code, used by an ``add_function`` callable)
+whose stream is ``sys.__stdout__``/``sys.__stderr__`` or what ``sys.stdout``/``sys.stderr`` were
+when the runtime was made or an invocation began writes, from an invocation's thread, one event
+per record into that invocation's log, as the same handler would on Lambda.
 """
 
 from __future__ import annotations
@@ -141,6 +148,11 @@ class _Capture:
         self._stdout: _ThreadOutput | None = None
         self._stderr: _ThreadOutput | None = None
         self._real_exit: Callable[[int], NoReturn] | None = None
+        self._real_emit: Callable[[logging.StreamHandler[Any], logging.LogRecord], None] | None
+        self._real_emit = None
+        self._emit_hook: object = None
+        #: The standard streams seen (see the module docstring), by identity.
+        self._consoles: list[Any] = [sys.stdout, sys.stderr]
         self._depth = 0
         self._lock = threading.Lock()
 
@@ -155,6 +167,15 @@ class _Capture:
             sys.stderr = self._stderr
             self._real_exit = os._exit
             os._exit = self._exit
+            self._consoles[2:] = [self._stdout.original, self._stderr.original]
+            self._real_emit = logging.StreamHandler.emit
+            capture = self
+
+            def emit(handler: logging.StreamHandler[Any], record: logging.LogRecord) -> None:
+                capture._emit(handler, record)
+
+            self._emit_hook = emit
+            logging.StreamHandler.emit = emit  # type: ignore[method-assign,assignment]
 
     def leave(self) -> None:
         with self._lock:
@@ -177,7 +198,31 @@ class _Capture:
         # ``==``: each ``self._exit`` is a new bound method, equal to (not the same as) the one set.
         if self._real_exit is not None and os._exit == self._exit:
             os._exit = self._real_exit  # type: ignore[assignment]
+        if self._real_emit is not None and logging.StreamHandler.emit is self._emit_hook:
+            logging.StreamHandler.emit = self._real_emit  # type: ignore[method-assign,assignment]
         self._stdout = self._stderr = None
+
+    def _emit(self, handler: logging.StreamHandler[Any], record: logging.LogRecord) -> None:
+        """``StreamHandler.emit``: a record to a standard stream, on an invocation's thread, is
+        one event of its log."""
+        target = self.routes.get(threading.get_ident())
+        stream = getattr(handler, "stream", None)
+        if target is None or not self._is_console(stream):
+            assert self._real_emit is not None
+            self._real_emit(handler, record)
+            return
+        try:
+            message = handler.format(record)
+        except Exception:
+            handler.handleError(record)
+            return
+        target.event(message + "\n")
+
+    def _is_console(self, stream: Any) -> bool:
+        if stream is None or isinstance(stream, _ThreadOutput):
+            return stream is not None
+        standard = (sys.__stdout__, sys.__stderr__, *self._consoles)
+        return any(stream is known for known in standard)
 
     def _exit(self, status: int) -> NoReturn:
         if threading.get_ident() in self.routes:
