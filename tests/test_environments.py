@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -310,11 +311,13 @@ def handler(event, context):
 """
 
 THREAD_POOL = """
-import json
+import atexit, json
 from multiprocessing.pool import ThreadPool
 import boto3
 
 pool = ThreadPool(2)
+# Ended before the interpreter's own teardown, whose closed pipes a leftover pool complains about.
+atexit.register(pool.terminate)
 client = boto3.client("lambda", region_name="us-east-1")
 
 def call():
@@ -332,3 +335,107 @@ def test_a_thread_started_at_import_invokes_a_packaged_function_on_every_warm_ca
         create_function("caller", source)
         responses = [invoke("caller") for _ in range(3)]
     assert [(r.get("FunctionError"), r["Payload"]) for r in responses] == [(None, "called")] * 3
+
+
+IDEMPOTENT = """
+import itertools
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer, IdempotencyConfig, idempotent,
+)
+
+persistence = DynamoDBPersistenceLayer(table_name="idempotency")
+runs = itertools.count(1)
+
+@idempotent(persistence_store=persistence, config=IdempotencyConfig())
+def handler(event, context):
+    return {"run": next(runs)}
+"""
+
+
+def idempotency_session() -> list[Any]:
+    with mock_lambda_async():
+        boto3.client("dynamodb", REGION).create_table(
+            TableName="idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        create_function("first", IDEMPOTENT)
+        create_function("second", IDEMPOTENT)
+        return [invoke(name, {"order": 1})["Payload"] for name in ("first", "first", "second")]
+
+
+def test_powertools_idempotency_answers_a_repeat_from_its_record_in_every_session():
+    sessions = [idempotency_session() for _ in range(2)]
+    assert sessions == [[{"run": 1}, {"run": 1}, {"run": 1}]] * 2
+
+
+# -- copies of one event that overlap ----------------------------------------------------------------
+def test_copies_of_one_event_run_at_the_same_time():
+    together = threading.Barrier(2, timeout=10)
+
+    def handler(event: Any, context: Any) -> str:
+        together.wait()
+        return "met"
+
+    with mock_lambda_async() as lam:
+        lam.add_function("pair", handler)
+        lam.faults.duplicate_async("pair", count=1)
+        boto3.client("lambda", REGION).invoke(
+            FunctionName="pair", InvocationType="Event", Payload=b"{}"
+        )
+        lam.drain()
+        attempts = lam.invocations()
+    assert [a.response for a in attempts] == ["met", "met"]
+    assert attempts[0].result.log_stream_name != attempts[1].result.log_stream_name
+
+
+OVERLAPPING = """
+import os, pathlib, threading
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
+
+persistence = DynamoDBPersistenceLayer(table_name="idempotency")
+seen = pathlib.Path(os.environ["SEEN"])
+
+@idempotent(persistence_store=persistence)
+def work(event, context):
+    # Holds its record in progress until the other copy has found it so.
+    pause = threading.Event()
+    for _ in range(1000):
+        if seen.exists():
+            break
+        pause.wait(0.01)
+    return "done"
+
+def handler(event, context):
+    try:
+        return work(event, context)
+    except IdempotencyAlreadyInProgressError:
+        seen.write_text("in progress")
+        raise
+"""
+
+
+def test_a_duplicate_finds_the_other_copy_in_progress_with_powertools_idempotency(tmp_path):
+    with mock_lambda_async() as lam:
+        boto3.client("dynamodb", REGION).create_table(
+            TableName="idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        create_function(
+            "charge",
+            OVERLAPPING,
+            Environment={"Variables": {"SEEN": str(tmp_path / "seen")}},
+        )
+        lam.faults.duplicate_async("charge", count=1)
+        boto3.client("lambda", REGION).invoke(
+            FunctionName="charge", InvocationType="Event", Payload=b'{"order": 7}'
+        )
+        lam.drain()
+        outcomes = sorted((a.attempt, a.error_type or a.response) for a in lam.invocations())
+    assert outcomes == [(1, "IdempotencyAlreadyInProgressError"), (1, "done"), (2, "done")]

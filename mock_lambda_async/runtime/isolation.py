@@ -221,6 +221,10 @@ class _PackageTurn:
     world: _World
     code: _Code
     cwd: str | None
+    #: Function, version, code and request id: a duplicate delivery of the same event shares it.
+    event: tuple[str, ...] = ()
+    #: The environment's Init is over (see :func:`_take_package_turn` on duplicates).
+    initialised: bool = False
     hidden: _World = field(default_factory=_World)
 
 
@@ -230,12 +234,22 @@ class _PackageTurn:
 #: an invocation it runs inside: its handler invoking it, or a thread working for its environment
 #: (one its module started at import, a pool) invoking it. The turns then nest, and each undoes
 #: its changes in order. Invocations of callables (``add_function``) never wait.
+#:
+#: Copies of one event delivered at once (a duplicate delivery) run at the same time, each in its
+#: own environment, as on Lambda: a copy is let in on top of another copy's turn once that copy's
+#: environment has finished its Init (so no import is under way), and the turns nest. Both run
+#: the same code from the same folder; what the earlier copy looks up in ``sys.modules`` by name
+#: (a lazy ``import``) while the later one runs is the later one's module of that name.
 _PACKAGE_TURNS: list[_PackageTurn] = []
 _PACKAGE_CHANGED = threading.Condition()
 
 
 def _take_package_turn(
-    scope: _InvocationScope, world: _World, code: _Code, extracted: Path
+    scope: _InvocationScope,
+    world: _World,
+    code: _Code,
+    extracted: Path,
+    event: tuple[str, ...] = (),
 ) -> _PackageTurn:
     """Wait for the turn, then give the process to ``world``: hide every other world's modules and
     loggers (the test's, and any module loaded from under ``extracted``), put this one in."""
@@ -245,6 +259,8 @@ def _take_package_turn(
 
     def inside(turn: _PackageTurn) -> bool:
         owner = turn.scope.environment
+        if event and turn.event == event and turn.initialised:
+            return True
         return id(turn.scope) in scopes or (owner is not None and id(owner) in environments)
 
     with _PACKAGE_CHANGED:
@@ -253,7 +269,7 @@ def _take_package_turn(
             cwd: str | None = os.getcwd()
         except OSError:
             cwd = None
-        turn = _PackageTurn(scope, world, code, cwd)
+        turn = _PackageTurn(scope, world, code, cwd, event)
         _note_extensions()
         turn.hidden = _take_out(_world_predicate(code), extracted)
         _put_in(world)
@@ -261,6 +277,13 @@ def _take_package_turn(
         os.chdir(code.directory)
         _PACKAGE_TURNS.append(turn)
         return turn
+
+
+def _initialised(turn: _PackageTurn) -> None:
+    """The turn's environment finished its Init: a duplicate of its event may now run beside it."""
+    with _PACKAGE_CHANGED:
+        turn.initialised = True
+        _PACKAGE_CHANGED.notify_all()
 
 
 def _end_package_turn(turn: _PackageTurn) -> None:

@@ -48,7 +48,9 @@ from .errors import (
 from .isolation import (
     HANDLER_MODULE_PREFIX,
     _end_package_turn,
+    _initialised,
     _is_under,
+    _PackageTurn,
     _take_package_turn,
 )
 from .output import _Capture, _init_start_line, _LogBuffer, _ProcessExit, _report_line
@@ -176,7 +178,7 @@ class Runtime:
         timeout = None
         discard = False
         try:
-            with self._scope(environment, fn, config, context):
+            with self._scope(environment, fn, config, context) as turn:
                 if cold:
                     init = self._phase(
                         environment,
@@ -187,6 +189,8 @@ class Runtime:
                     )
                     environment.initialised = init.done and init.init_error is None
                 if environment.initialised:
+                    if turn is not None:
+                        _initialised(turn)
                     context._start_clock()
                     timeout = injected_timeout(self.controller, fn, request_id)
                     if timeout is None or timeout.options["run_handler"]:
@@ -370,7 +374,7 @@ class Runtime:
         fn: ResolvedFunction,
         config: _Config,
         context: LambdaContext,
-    ) -> Iterator[None]:
+    ) -> Iterator[_PackageTurn | None]:
         """Environment variables, modules, path, logging and output of one invocation, then undone."""
         code = environment.code
         variables = {
@@ -399,7 +403,8 @@ class Runtime:
         turn = None
         if code is not None:
             assert self._tmp is not None
-            turn = _take_package_turn(scope, environment.world, code, self._tmp)
+            event = (*environment.key, context.aws_request_id)
+            turn = _take_package_turn(scope, environment.world, code, self._tmp, event)
         with self._lock:
             root = logging.getLogger()
             saved_level = root.level
@@ -416,7 +421,7 @@ class Runtime:
             self._capture.enter()
             self.controller.invocation_started()
         try:
-            yield
+            yield turn
         finally:
             with self._lock:
                 self.controller.invocation_finished()
