@@ -37,7 +37,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from importlib.machinery import EXTENSION_SUFFIXES
@@ -93,7 +93,7 @@ _ALL_EXTRAS = frozenset({"moto"})
 
 def _dependency_tops() -> frozenset[str]:
     """Top-level module names of the installed dependencies of :data:`_SHARED_DISTRIBUTIONS` and of
-    pytest plugins (extras only where :data:`_ALL_EXTRAS` says so)."""
+    pytest plugins (optional ones only where :data:`_ALL_EXTRAS` says so), read once."""
     if _DEPENDENCY_TOPS:
         return _DEPENDENCY_TOPS[0]
 
@@ -103,9 +103,9 @@ def _dependency_tops() -> frozenset[str]:
     roots = list(_SHARED_DISTRIBUTIONS)
     roots += [ep.dist.name for ep in metadata.entry_points(group="pytest11") if ep.dist is not None]
     seen: set[str] = set()
-    todo = [(normal(root), True) for root in roots]
+    todo = [normal(root) for root in roots]
     while todo:
-        name, root = todo.pop()
+        name = todo.pop()
         if name in seen:
             continue
         try:
@@ -115,11 +115,11 @@ def _dependency_tops() -> frozenset[str]:
         seen.add(name)
         for requirement in requirements:
             match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-            optional = "extra ==" in requirement.replace("extra==", "extra ==")
+            optional = re.search(r"\bextra\s*==", requirement) is not None
             if match and (not optional or name in _ALL_EXTRAS):
-                todo.append((normal(match.group(1)), False))
-        del root
-    # The mock's own distribution: its runtime dependencies only (its extras are for the tests).
+                todo.append(normal(match.group(1)))
+    # The mock's own distribution counts for its runtime dependencies only (its extras are for
+    # its tests: Powertools among them, which handlers must get copies of).
     seen.discard(normal("mock-lambda-async"))
     tops = frozenset(
         top
@@ -133,32 +133,40 @@ def _dependency_tops() -> frozenset[str]:
 _DEPENDENCY_TOPS: list[frozenset[str]] = []
 #: Top-level names found to hold a C extension module: shared from then on.
 _EXTENSION_TOPS: set[str] = set()
-
-
-def _is_extension(module: Any) -> bool:
-    location = getattr(module, "__file__", None)
-    return bool(location) and str(location).endswith(tuple(EXTENSION_SUFFIXES))
+#: Module names already looked at for extensions (names are checked once: warm turns stay cheap).
+_CHECKED_FOR_EXTENSIONS: set[str] = set()
+#: Names of modules loaded from a package although their names are shared (a package's own
+#: ``xml`` when the standard one was not imported yet): found by their file, not their name.
+_SHARED_NAMES_FROM_PACKAGES: set[str] = set()
 
 
 def _world_predicate(code: _Code) -> Callable[[str], bool]:
     """Whether a module or logger name belongs to the world of an environment running ``code``."""
     shared = SHARED_MODULES | _dependency_tops() | _EXTENSION_TOPS
     own = code.top_names - PROTECTED_MODULES
+    tops: dict[str, bool] = {}
 
     def in_world(name: str) -> bool:
         top = name.partition(".")[0]
-        if top.startswith(HANDLER_MODULE_PREFIX):
-            return False
-        return top in own or top not in shared
+        known = tops.get(top)
+        if known is None:
+            known = tops[top] = not top.startswith(HANDLER_MODULE_PREFIX) and (
+                top in own or top not in shared
+            )
+        return known
 
     return in_world
 
 
 def _note_extensions() -> None:
     """Share, from now on, every package holding an extension module (never imported twice)."""
-    for name, module in list(sys.modules.items()):
-        if _is_extension(module):
+    new = sys.modules.keys() - _CHECKED_FOR_EXTENSIONS
+    suffixes = tuple(EXTENSION_SUFFIXES)
+    for name in new:
+        location = getattr(sys.modules.get(name), "__file__", None)
+        if isinstance(location, str) and location.endswith(suffixes):
             _EXTENSION_TOPS.add(name.partition(".")[0])
+    _CHECKED_FOR_EXTENSIONS.update(new)
 
 
 @dataclass(eq=False)
@@ -173,16 +181,19 @@ class _World:
         self.loggers.clear()
 
 
-def _take_out(in_world: Callable[[str], bool], directory: Path | None) -> _World:
-    """Remove from ``sys.modules`` and the logger registry every entry ``in_world`` claims (or
-    whose file is under ``directory``), and return them."""
+def _take_out(
+    in_world: Callable[[str], bool], directory: Path, by_file: Iterable[str] = ()
+) -> _World:
+    """Remove from ``sys.modules`` and the logger registry every entry ``in_world`` claims, and the
+    modules named in ``by_file`` that were loaded from under ``directory``; return them."""
     taken = _World()
-    for name, module in list(sys.modules.items()):
-        if in_world(name) or (
-            directory is not None and _is_under(_module_location(module), directory)
-        ):
-            taken.modules[name] = module
-            del sys.modules[name]
+    for name in [n for n in sys.modules if in_world(n)]:
+        taken.modules[name] = sys.modules.pop(name)
+    for name in by_file:
+        module = sys.modules.get(name)
+        if module is not None and _is_under(_module_location(module), directory):
+            _SHARED_NAMES_FROM_PACKAGES.add(name)
+            taken.modules[name] = sys.modules.pop(name)
     with _logging_lock():
         registry = logging.Logger.manager.loggerDict
         for name in [n for n in registry if in_world(n)]:
@@ -226,6 +237,8 @@ class _PackageTurn:
     #: The environment's Init is over (see :func:`_take_package_turn` on duplicates).
     initialised: bool = False
     hidden: _World = field(default_factory=_World)
+    #: The names in ``sys.modules`` once the world was put in: what is new at the end is its.
+    before: frozenset[str] = frozenset()
 
 
 #: Active package turns, oldest first. ``sys.modules``, the logger registry, ``sys.path`` and the
@@ -271,8 +284,9 @@ def _take_package_turn(
             cwd = None
         turn = _PackageTurn(scope, world, code, cwd, event)
         _note_extensions()
-        turn.hidden = _take_out(_world_predicate(code), extracted)
+        turn.hidden = _take_out(_world_predicate(code), extracted, _SHARED_NAMES_FROM_PACKAGES)
         _put_in(world)
+        turn.before = frozenset(sys.modules)
         sys.path.insert(0, str(code.directory))
         os.chdir(code.directory)
         _PACKAGE_TURNS.append(turn)
@@ -302,7 +316,8 @@ def _end_package_turn(turn: _PackageTurn) -> None:
         in_world = _world_predicate(turn.code)
         directory = turn.code.directory
         if index == len(_PACKAGE_TURNS):
-            collected = _take_out(in_world, directory)
+            new = (sys.modules.keys() - turn.before) | turn.world.modules.keys()
+            collected = _take_out(in_world, directory, new)
             turn.world.modules, turn.world.loggers = collected.modules, collected.loggers
             _put_in(turn.hidden)
             if turn.cwd is not None:
