@@ -10,9 +10,10 @@ from .clock import VirtualClock
 from .faults import Fault, Faults
 from .metrics import Attempt, Timeline, TimelineEntry
 from .mock import LambdaAsyncController, MockLambdaAsync, get_controller, mock_lambda_async
-from .runtime import InvocationResult, LambdaContext
+from .runtime import SHARED_MODULES, InvocationResult, LambdaContext
 
 __all__ = [
+    "SHARED_MODULES",
     "Attempt",
     "DeadLetter",
     "Fault",

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from conftest import REGION, create_function, deploy
 
-from mock_lambda_async import mock_lambda_async
+from mock_lambda_async import SHARED_MODULES, mock_lambda_async
 
 POWERTOOLS_LOGGER = """
 from aws_lambda_powertools import Logger
@@ -439,3 +439,26 @@ def test_a_duplicate_finds_the_other_copy_in_progress_with_powertools_idempotenc
         lam.drain()
         outcomes = sorted((a.attempt, a.error_type or a.response) for a in lam.invocations())
     assert outcomes == [(1, "IdempotencyAlreadyInProgressError"), (1, "done"), (2, "done")]
+
+
+def test_a_name_added_to_the_shared_modules_is_the_tests_own_module_in_every_environment():
+    registry = type(sys)("shared_registry")
+    registry.seen = []  # type: ignore[attr-defined]
+    sys.modules["shared_registry"] = registry
+    SHARED_MODULES.add("shared_registry")
+    source = """
+    import shared_registry
+
+    def handler(event, context):
+        shared_registry.seen.append(context.function_name)
+    """
+    try:
+        with mock_lambda_async():
+            create_function("one", source)
+            create_function("two", source)
+            invoke("one")
+            invoke("two")
+    finally:
+        SHARED_MODULES.discard("shared_registry")
+        sys.modules.pop("shared_registry", None)
+    assert registry.seen == ["one", "two"]  # type: ignore[attr-defined]
