@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ import pytest
 from conftest import REGION, create_function, deploy
 
 from mock_lambda_async import SHARED_MODULES, mock_lambda_async
+
+pytest_plugins = ["pytester"]
 
 POWERTOOLS_LOGGER = """
 from aws_lambda_powertools import Logger
@@ -462,3 +465,40 @@ def test_a_name_added_to_the_shared_modules_is_the_tests_own_module_in_every_env
         SHARED_MODULES.discard("shared_registry")
         sys.modules.pop("shared_registry", None)
     assert registry.seen == ["one", "two"]  # type: ignore[attr-defined]
+
+
+MODULE_LEVEL_LOGGER = """
+import json
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from mock_lambda_async import mock_lambda_async
+
+logger = Logger(service="module_level")
+
+
+def handler(event, context):
+    logger.info("logged by the callable")
+    return "ok"
+
+
+def test_callable():
+    with mock_lambda_async() as lam:
+        lam.add_function("callable", handler)
+        boto3.client("lambda", "us-east-1").invoke(FunctionName="callable")
+        (attempt,) = lam.invocations()
+    (line,) = [json.loads(x) for x in attempt.log.splitlines() if x.startswith("{")]
+    assert line["message"] == "logged by the callable"
+"""
+
+
+@pytest.mark.parametrize("capture", ["fd", "no"])
+def test_a_module_level_logger_of_the_tests_own_code_logs_into_the_invocation(pytester, capture):
+    pytester.makepyfile(MODULE_LEVEL_LOGGER)
+    for key in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        pytester._monkeypatch.setenv(key, os.environ.get(key, "testing"))
+    result = pytester.runpytest_subprocess(f"--capture={capture}", "-rP", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    # Not as JSON on the test's output (pytest's own log capture still shows the record).
+    assert '"message":"logged by the callable"' not in result.stdout.str()
