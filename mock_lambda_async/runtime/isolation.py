@@ -69,7 +69,8 @@ PROTECTED_MODULES = frozenset(sys.stdlib_module_names) | {
 }
 
 #: Top-level module names every environment shares with the test instead of importing its own
-#: copy. Add names before a session starts; the distributions these depend on are shared too.
+#: copy (``from mock_lambda_async import SHARED_MODULES; SHARED_MODULES.add("mylib")``). Besides
+#: these, the installed dependencies of boto3, moto and pytest are shared (:func:`_dependency_tops`).
 SHARED_MODULES: set[str] = {
     *PROTECTED_MODULES,
     "jmespath",
