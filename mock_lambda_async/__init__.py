@@ -11,9 +11,10 @@ from .deploy import Stack, TemplateError
 from .faults import Fault, Faults
 from .metrics import Attempt, Timeline, TimelineEntry
 from .mock import LambdaAsyncController, MockLambdaAsync, get_controller, mock_lambda_async
-from .runtime import InvocationResult, LambdaContext
+from .runtime import SHARED_MODULES, InvocationResult, LambdaContext
 
 __all__ = [
+    "SHARED_MODULES",
     "Attempt",
     "DeadLetter",
     "Fault",

@@ -22,7 +22,10 @@ Behaviour (spec §2, [DOCS] invocation-async-error-handling, [LS] recorded snaps
   the same backoff ([DOCS] "For throttling errors (429) and system errors (500-series), Lambda
   returns the event to the queue"). Here they only come from fault injection.
 - *At least once*: ``lam.faults.duplicate_async(...)`` makes the queue hand the next event(s) to
-  the function twice; each copy is then handled (retried, delivered) on its own.
+  the function twice; each copy is then handled (retried, delivered) on its own. The two copies
+  are handed over at the same moment, so they overlap: they run at the same time, on two threads,
+  each in its own execution environment (so a handler's own duplicate guard, such as Powertools'
+  idempotency and its ``IdempotencyAlreadyInProgressError``, sees one copy still in progress).
 
 DLQ ``ErrorCode`` is "the HTTP status code" ([LDG]): 200 after a function error (recorded). For
 events that never ran because of throttling or reserved concurrency 0 we send 429 with the throttle
@@ -31,7 +34,9 @@ message ``Rate Exceeded.`` (INFERENCE: the status a throttled invoke gets, spec 
 
 from __future__ import annotations
 
+import contextvars
 import itertools
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,6 +96,8 @@ class _Event:
     #: (:mod:`.recursion`): what the function hands on, and its destinations, belong to it.
     chain: recursion.Lineage | None = None
     ran_in: recursion.Lineage | None = None
+    #: The queue key of a duplicate delivered at the same moment as this first copy.
+    twin: int | None = None
 
     def record_refusal(self, status: int, message: str) -> None:
         """Keep the status and message a DLQ gets for a refusal before the function ran (throttle,
@@ -130,25 +137,65 @@ class AsyncQueue:
         self.history.note("queued", function_name=fn.name, request_id=request_id, **detail)
         put_metric(self.controller, fn, "AsyncEventsReceived", 1)
         chain = recursion.current()
-        self._schedule(_Event(fn, payload, trigger, request_id, now, chain=chain), now)
+        first = _Event(fn, payload, trigger, request_id, now, chain=chain)
+        self._schedule(first, now)
         if duplicate_async(self.controller, fn, request_id):
             copy = _Event(
                 fn, payload, trigger, request_id, now, faults=(DUPLICATE_DELIVERY,), chain=chain
             )
-            self._schedule(copy, now)
+            first.twin = self._schedule(copy, now)
         return request_id
 
-    def _schedule(self, event: _Event, due_ms: int) -> None:
+    def _schedule(self, event: _Event, due_ms: int) -> int:
         key = next(self._ids)
         self.events[key] = event
         event.due = self.controller.scheduler.call_at(
             due_ms, lambda: self._dispatch(key), label=f"async {event.fn.name}"
         )
+        return key
 
     # -- one step of an event's life --------------------------------------------------------------
     def _dispatch(self, key: int) -> None:
         event = self.events.pop(key)
-        event.due = None
+        due, event.due = event.due, None
+        twin_key, event.twin = event.twin, None
+        twin = self.events.get(twin_key) if twin_key is not None else None
+        if twin is None or twin.due is None or due is None or twin.due.due_ms != due.due_ms:
+            self._dispatch_event(event)
+            return
+        # The duplicate is still due at the same moment: both copies go now, side by side.
+        self.controller.scheduler.cancel(twin.due)
+        twin.due = None
+        del self.events[twin_key]  # type: ignore[arg-type]
+        self._together(event, twin)
+
+    def _together(self, *events: _Event) -> None:
+        """Dispatch copies of one event at once, each on a thread of its own (see the docstring)."""
+        failures: list[BaseException] = []
+
+        def dispatch(event: _Event, context: contextvars.Context) -> None:
+            try:
+                context.run(self._dispatch_event, event)
+            except BaseException as error:
+                failures.append(error)
+
+        threads = [
+            threading.Thread(
+                target=dispatch,
+                args=(event, contextvars.copy_context()),
+                name=f"async-{event.fn.name}-copy-{n}",
+                daemon=True,
+            )
+            for n, event in enumerate(events, 1)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+
+    def _dispatch_event(self, event: _Event) -> None:
         fn = event.fn
         if moto_function(fn.account_id, fn.region, fn.name, fn.version) is None:
             # INFERENCE: events of a deleted function are discarded (its config is gone with it).

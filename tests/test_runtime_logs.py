@@ -78,8 +78,9 @@ def test_invocation_is_framed_by_start_end_and_report(lam: Any) -> None:
     create_function("chatty", CHATTY)
     request_id = invoke("chatty", {"n": 1})["ResponseMetadata"]["RequestId"]
     logged = messages("chatty")
-    assert logged[0] == "loading\n"
-    assert logged[1] == f"START RequestId: {request_id} Version: $LATEST\n"
+    assert logged[0].startswith("INIT_START Runtime Version: python:3.12.")
+    assert logged[1] == "loading\n"
+    assert logged[2] == f"START RequestId: {request_id} Version: $LATEST\n"
     assert logged[-2] == f"END RequestId: {request_id}\n"
     assert logged[-1].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
 
@@ -87,7 +88,7 @@ def test_invocation_is_framed_by_start_end_and_report(lam: Any) -> None:
 def test_print_and_stderr_lines_are_events_in_order(lam: Any) -> None:
     create_function("chatty", CHATTY)
     invoke("chatty", {"n": 1})
-    assert messages("chatty")[2:5] == ["first line\n", "second line\n", "on stderr\n"]
+    assert messages("chatty")[3:6] == ["first line\n", "second line\n", "on stderr\n"]
 
 
 def test_logging_records_use_the_python_runtime_format(lam: Any) -> None:
@@ -190,8 +191,9 @@ def test_init_failure_is_logged_before_start(lam: Any) -> None:
     create_function("noinit", "import not_installed_anywhere\n")
     invoke("noinit")
     logged = messages("noinit")
-    assert logged[0].startswith("[ERROR] Runtime.ImportModuleError: Unable to import module")
-    assert logged[1].startswith("START RequestId: ")
+    assert logged[0].startswith("INIT_START Runtime Version: ")
+    assert logged[1].startswith("[ERROR] Runtime.ImportModuleError: Unable to import module")
+    assert logged[2].startswith("START RequestId: ")
 
 
 def test_log_tail_is_the_end_of_the_invocation_log(lam: Any) -> None:

@@ -6,7 +6,7 @@ One file per concern:
 |---|---|
 | ``runner.py`` | :class:`Runtime`: acquire an environment, run Init and Invoke, build the result |
 | ``environments.py`` | execution environments and the configuration one invocation runs with |
-| ``isolation.py`` | packaged functions sharing ``sys.modules``, ``sys.path`` and the working directory |
+| ``isolation.py`` | each environment's world of modules and named loggers; the shared set; ``sys.path``, cwd |
 | ``scope.py`` | which invocation a thread works for; the ``os.environ`` its threads see |
 | ``context.py`` | the handler's context object and the ``ClientContext`` header |
 | ``timeouts.py`` | the environment's worker thread; stopping a handler at its ``Timeout`` |
@@ -19,11 +19,13 @@ One file per concern:
 
 from .code import zip_problem
 from .context import ClientContext, LambdaContext, decode_client_context
+from .isolation import SHARED_MODULES
 from .results import InvocationResult
 from .runner import Runtime
 from .scope import in_invocation_thread
 
 __all__ = [
+    "SHARED_MODULES",
     "ClientContext",
     "InvocationResult",
     "LambdaContext",

@@ -2,10 +2,18 @@
 
 Output is attributed by thread: what threads the handler starts itself print goes to the test's
 own output, not to the function's log. ``os._exit`` on an invocation thread is caught here too.
+
+A logging handler that writes to the process's standard output or error is part of that output
+even if it holds the stream itself: a ``StreamHandler`` made before the invocation (a
+module-level Powertools ``Logger`` in the test's own code, used by an ``add_function`` callable)
+whose stream is ``sys.__stdout__``/``sys.__stderr__`` or what ``sys.stdout``/``sys.stderr`` were
+when the runtime was made or an invocation began writes, from an invocation's thread, one event
+per record into that invocation's log, as the same handler would on Lambda.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import math
@@ -140,6 +148,11 @@ class _Capture:
         self._stdout: _ThreadOutput | None = None
         self._stderr: _ThreadOutput | None = None
         self._real_exit: Callable[[int], NoReturn] | None = None
+        self._real_emit: Callable[[logging.StreamHandler[Any], logging.LogRecord], None] | None
+        self._real_emit = None
+        self._emit_hook: object = None
+        #: The standard streams seen (see the module docstring), by identity.
+        self._consoles: list[Any] = [sys.stdout, sys.stderr]
         self._depth = 0
         self._lock = threading.Lock()
 
@@ -154,6 +167,15 @@ class _Capture:
             sys.stderr = self._stderr
             self._real_exit = os._exit
             os._exit = self._exit
+            self._consoles[2:] = [self._stdout.original, self._stderr.original]
+            self._real_emit = logging.StreamHandler.emit
+            capture = self
+
+            def emit(handler: logging.StreamHandler[Any], record: logging.LogRecord) -> None:
+                capture._emit(handler, record)
+
+            self._emit_hook = emit
+            logging.StreamHandler.emit = emit  # type: ignore[method-assign,assignment]
 
     def leave(self) -> None:
         with self._lock:
@@ -176,7 +198,31 @@ class _Capture:
         # ``==``: each ``self._exit`` is a new bound method, equal to (not the same as) the one set.
         if self._real_exit is not None and os._exit == self._exit:
             os._exit = self._real_exit  # type: ignore[assignment]
+        if self._real_emit is not None and logging.StreamHandler.emit is self._emit_hook:
+            logging.StreamHandler.emit = self._real_emit  # type: ignore[method-assign,assignment]
         self._stdout = self._stderr = None
+
+    def _emit(self, handler: logging.StreamHandler[Any], record: logging.LogRecord) -> None:
+        """``StreamHandler.emit``: a record to a standard stream, on an invocation's thread, is
+        one event of its log."""
+        target = self.routes.get(threading.get_ident())
+        stream = getattr(handler, "stream", None)
+        if target is None or not self._is_console(stream):
+            assert self._real_emit is not None
+            self._real_emit(handler, record)
+            return
+        try:
+            message = handler.format(record)
+        except Exception:
+            handler.handleError(record)
+            return
+        target.event(message + "\n")
+
+    def _is_console(self, stream: Any) -> bool:
+        if stream is None or isinstance(stream, _ThreadOutput):
+            return stream is not None
+        standard = (sys.__stdout__, sys.__stderr__, *self._consoles)
+        return any(stream is known for known in standard)
 
     def _exit(self, status: int) -> NoReturn:
         if threading.get_ident() in self.routes:
@@ -205,3 +251,46 @@ def _report_line(
         parts.append(f"Init Duration: {init_ms:.2f} ms")
     line = "\t".join(parts)
     return f"{line}\t{status}\n" if status else f"{line}\t\n"
+
+
+#: Runtime versions of recorded ``INIT_START`` lines (CloudWatch logs published with the
+#: projects that produced them; the ARN's hash names the version, the same in every region).
+#: INFERENCE for runtimes with no recording at hand: the next version's name with a hash of
+#: the runtime identifier, so the line keeps its shape.
+_RUNTIME_VERSIONS = {
+    "python3.9": (
+        "python:3.9.v133",
+        "b46f7bc0f3da8071d1b824471f2c69c8766b756b827eb0455d2118c622ae7bcf",
+    ),
+    "python3.10": (
+        "python:3.10.v36",
+        "bbd47e5ef4020932b9374e2ab9f9ed3bac502f27e17a031c35d9fb8935cf1f8c",
+    ),
+    "python3.11": (
+        "python:3.11.v109",
+        "49f733259c7ce7e0deee75ff91c6afe35c7d58b04ed300f32701216263b4590c",
+    ),
+    "python3.12": (
+        "python:3.12.mainlinev2.v7",
+        "e4ab553846c4e081013ff7d1d608a5358d5b956bb5b81c83c66d2a31da8f6244",
+    ),
+    "python3.13": (
+        "python:3.13.mainlinev2.v11",
+        "b80aa8cfc4306316d8164ccc5e4a7effaf5d6038865946d200964f23367ef28b",
+    ),
+}
+
+
+def _init_start_line(runtime: str, region: str) -> str:
+    """``INIT_START``, logged once per execution environment before its Init output.
+
+    [DOCS runtime-management-identify]: "The runtime version number and ARN are logged in the
+    ``INIT_START`` log line, which Lambda emits to CloudWatch Logs each time that it creates a new
+    execution environment"; fields separated by a tab as in recorded lines.
+    """
+    version, digest = _RUNTIME_VERSIONS.get(runtime) or (
+        f"python:{runtime.removeprefix('python')}.mainlinev2.v1",
+        hashlib.sha256(runtime.encode()).hexdigest(),
+    )
+    arn = f"arn:aws:lambda:{region}::runtime:{digest}"
+    return f"INIT_START Runtime Version: {version}\tRuntime Version ARN: {arn}\n"

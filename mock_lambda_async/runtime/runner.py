@@ -13,7 +13,6 @@ import contextvars
 import importlib
 import linecache
 import logging
-import os
 import re
 import shutil
 import sys
@@ -24,7 +23,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso_ms
@@ -48,16 +46,15 @@ from .errors import (
     _stack_trace,
 )
 from .isolation import (
-    _PACKAGE_TURNS,
-    _PROTECTED_MODULES,
     HANDLER_MODULE_PREFIX,
     _end_package_turn,
+    _initialised,
     _is_under,
-    _module_location,
+    _PackageTurn,
     _take_package_turn,
 )
 from .layers import with_layers
-from .output import _Capture, _LogBuffer, _ProcessExit, _report_line
+from .output import _Capture, _init_start_line, _LogBuffer, _ProcessExit, _report_line
 from .payloads import _Fault, _marshal, _unmarshal
 from .results import InvocationResult
 from .scope import (
@@ -99,8 +96,6 @@ class Runtime:
         self._pool: dict[tuple[str, str, str], list[_Environment]] = {}
         self._codes: dict[tuple[str, str, str], _Code] = {}
         self._tmp: Path | None = None
-        #: Every module name any environment has loaded from a deployment package.
-        self._loaded_names: set[str] = set()
         self._capture = _Capture(controller.clock.now_ms)
         self._lock = threading.RLock()
         #: Root logger states to restore, one per running invocation (see ``_scope``).
@@ -184,7 +179,7 @@ class Runtime:
         timeout = None
         discard = False
         try:
-            with self._scope(environment, fn, config, context):
+            with self._scope(environment, fn, config, context) as turn:
                 if cold:
                     init = self._phase(
                         environment,
@@ -195,6 +190,8 @@ class Runtime:
                     )
                     environment.initialised = init.done and init.init_error is None
                 if environment.initialised:
+                    if turn is not None:
+                        _initialised(turn)
                     context._start_clock()
                     timeout = injected_timeout(self.controller, fn, request_id)
                     if timeout is None or timeout.options["run_handler"]:
@@ -221,7 +218,9 @@ class Runtime:
             init.duration_ms if cold and environment.code is not None and init.done else None
         )
         result.log_stream_name = environment.log_stream
-        init_events = init_log.drain() if cold else []
+        init_events = (
+            [_init_start_line(config.runtime, fn.region), *init_log.drain()] if cold else []
+        )
         if init.init_error is not None:
             init_events.append(
                 _error_block(
@@ -376,7 +375,7 @@ class Runtime:
         fn: ResolvedFunction,
         config: _Config,
         context: LambdaContext,
-    ) -> Iterator[None]:
+    ) -> Iterator[_PackageTurn | None]:
         """Environment variables, modules, path, logging and output of one invocation, then undone."""
         code = environment.code
         variables = {
@@ -395,14 +394,18 @@ class Runtime:
             "LAMBDA_TASK_ROOT": str(code.directory) if code is not None else TASK_ROOT,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
         }
-        scope = _InvocationScope(_real_environ(), parent=_SCOPE.get())
+        scope = _InvocationScope(_real_environ(), parent=_SCOPE.get(), environment=environment)
         scope.environ.update(variables)
         _apply_environ(scope.environ, environment.env_changes)
         applied = dict(scope.environ)
         environment.scope = scope
         # Waiting for the package turn happens before taking the runtime's lock, which nested
         # invocations (the turn's holder invoking a function) need.
-        turn = _take_package_turn(scope) if code is not None else None
+        turn = None
+        if code is not None:
+            assert self._tmp is not None
+            event = (*environment.key, context.aws_request_id)
+            turn = _take_package_turn(scope, environment.world, code, self._tmp, event)
         with self._lock:
             root = logging.getLogger()
             saved_level = root.level
@@ -416,34 +419,16 @@ class Runtime:
                 # First, so ``logging.getLogger().handlers[0]`` is the runtime's, as on Lambda.
                 added.insert(0, self._capture.handler)
             root.handlers[:0] = added
-            if code is not None and turn is not None:
-                turn.hidden = self._hide_modules(code)
-                sys.modules.update(environment.modules)
-                present = set(sys.modules)
-                sys.path[0:0] = [str(path) for path in code.paths]
-                os.chdir(code.directory)
             self._capture.enter()
             self.controller.invocation_started()
         try:
-            yield
+            yield turn
         finally:
             with self._lock:
                 self.controller.invocation_finished()
                 self._capture.leave()
-                if code is not None and turn is not None:
-                    for path in code.paths:
-                        with contextlib.suppress(ValueError):
-                            sys.path.remove(str(path))
-                    if _PACKAGE_TURNS[-1] is turn:
-                        self._collect_modules(environment, code, present)
-
-                    def belongs(module: ModuleType) -> bool:
-                        if code.owns(_module_location(module)):
-                            environment.modules.setdefault(module.__name__, module)
-                            return True
-                        return False
-
-                    _end_package_turn(turn, belongs)
+                if turn is not None:
+                    _end_package_turn(turn)
                 environment.root_level = root.level if root.level != saved_level else None
                 environment.root_handlers = [
                     h
@@ -452,7 +437,7 @@ class Runtime:
                 ]
                 self._restore_root(root_state)
                 environment.env_changes.update(_environ_changes(applied, scope.environ))
-        if environment.alias is None and environment.handler_module in environment.modules:
+        if environment.alias is None and environment.handler_module in environment.world.modules:
             environment.alias = self._register_alias(fn, config, environment)
 
     def _restore_root(self, state: _RootState) -> None:
@@ -478,45 +463,6 @@ class Runtime:
             root.setLevel(state.level)
         root.handlers[:] = state.handlers
 
-    def _hide_modules(self, code: _Code) -> dict[str, ModuleType]:
-        """Take out of ``sys.modules`` what the package's own modules must not collide with.
-
-        That is every module loaded from any deployment package, and anything (a test helper, an
-        installed library) under a top-level name the package defines itself.
-        """
-        names = set(self._loaded_names)
-        tops = {t for t in code.top_names if t in sys.modules and t not in _PROTECTED_MODULES}
-        if tops:
-            names.update(n for n in list(sys.modules) if n.partition(".")[0] in tops)
-        hidden = {}
-        for name in names:
-            module = sys.modules.pop(name, None)
-            if module is not None:
-                hidden[name] = module
-        return hidden
-
-    def _collect_modules(self, environment: _Environment, code: _Code, present: set[str]) -> None:
-        """Move the package's modules from ``sys.modules`` into the environment.
-
-        Candidates are the environment's own modules and whatever was imported since the scope
-        began (``present`` is what was there then); a new module belongs to the package if its file
-        is in the package or its top-level name is one the package defines.
-        """
-        candidates = (set(sys.modules) - present) | set(environment.modules)
-        for name in candidates:
-            module = sys.modules.get(name)
-            if module is None:
-                continue
-            top = name.partition(".")[0]
-            if (
-                name in environment.modules
-                or (top in code.top_names and top not in _PROTECTED_MODULES)
-                or code.owns(_module_location(module))
-            ):
-                environment.modules[name] = module
-                self._loaded_names.add(name)
-                del sys.modules[name]
-
     def _register_alias(
         self, fn: ResolvedFunction, config: _Config, environment: _Environment
     ) -> str:
@@ -528,18 +474,21 @@ class Runtime:
             n += 1
             alias = f"{base}__{n}"
         assert environment.handler_module is not None
-        sys.modules[alias] = environment.modules[environment.handler_module]
+        sys.modules[alias] = environment.world.modules[environment.handler_module]
         return alias
 
     # -- environments -----------------------------------------------------------------------------
     def _acquire(self, fn: ResolvedFunction, moto_fn: Any, config: _Config) -> _Environment:
-        key = (fn.unqualified_arn, fn.version, config.code_key)
+        key = (fn.unqualified_arn, fn.version, config.fingerprint)
         with self._lock:
             for other_key, environments in list(self._pool.items()):
-                # New code for this version: its old environments are retired.
+                # New code or configuration for this version: its old environments are retired.
                 if other_key[:2] == key[:2] and other_key != key:
-                    for environment in [e for e in environments if not e.busy]:
-                        self._retire(environment)
+                    for environment in list(environments):
+                        if environment.busy:
+                            environment.stale = True
+                        else:
+                            self._retire(environment)
             for environment in self._pool.get(key, []):
                 if not environment.busy:
                     environment.busy = True
@@ -561,7 +510,7 @@ class Runtime:
     def _release(self, environment: _Environment, *, discard: bool) -> None:
         with self._lock:
             environment.busy = False
-            if discard:
+            if discard or environment.stale:
                 self._retire(environment)
 
     def _retire(self, environment: _Environment) -> None:
@@ -571,9 +520,12 @@ class Runtime:
         if not environments:
             self._pool.pop(environment.key, None)
         environment.worker.stop()
-        if environment.alias is not None:
-            sys.modules.pop(environment.alias, None)
-        environment.modules.clear()
+        alias = environment.alias
+        if alias is not None and sys.modules.get(alias) is environment.world.modules.get(
+            environment.handler_module or ""
+        ):
+            del sys.modules[alias]
+        environment.world.clear()
 
     def _worker_exited(self, ident: int) -> None:
         self._capture.routes.pop(ident, None)
@@ -714,9 +666,6 @@ class Runtime:
             if self._tmp is None:
                 return
             tmp = self._tmp
-            for name in self._loaded_names:
-                sys.modules.pop(name, None)
-            self._loaded_names.clear()
             for path in list(sys.path_importer_cache):
                 if _is_under(path, tmp):
                     del sys.path_importer_cache[path]

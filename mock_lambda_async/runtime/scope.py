@@ -27,11 +27,13 @@ class _InvocationScope:
 
     ``environ`` is the function's environment (what ``os.environ`` shows its threads); ``parent``
     the invocation whose handler started this one (``None`` for the test's own calls and the
-    scheduler's), so a nested invocation knows the chain it belongs to.
+    scheduler's), so a nested invocation knows the chain it belongs to; ``environment`` the
+    execution environment it runs in (threads a module starts at import keep working for it).
     """
 
     environ: dict[str, str]
     parent: _InvocationScope | None = None
+    environment: object | None = None
 
     def lineage(self) -> Iterator[_InvocationScope]:
         scope = self.parent
