@@ -73,6 +73,8 @@ class _ThreadOutput(io.TextIOBase):
     def write(self, text: str) -> int:
         target = self.routes.get(threading.get_ident())
         if target is not None:
+            # Lambda's stdout is strict UTF-8: ``print("\\udcff")`` raises in the handler.
+            text.encode("utf-8")
             return target.write(text)
         return int(self.original.write(text))
 
@@ -113,6 +115,7 @@ class _LambdaLogHandler(logging.Handler):
             return
         try:
             message = self._message_format.format(record)
+            message.encode("utf-8")  # the log sink's encoding; logging reports the failure
         except Exception:
             self.handleError(record)
             return

@@ -40,6 +40,7 @@ from .errors import (
     TASK_ROOT,
     _compact,
     _crash,
+    _describe,
     _error_block,
     _exit_status,
     _InitError,
@@ -57,7 +58,7 @@ from .isolation import (
     _take_package_turn,
 )
 from .output import _Capture, _LogBuffer, _ProcessExit, _report_line
-from .payloads import _Fault, _marshal, _unmarshal
+from .payloads import _Fault, _marshal, _RuntimeCrash, _unmarshal
 from .results import InvocationResult
 from .scope import (
     _SCOPE,
@@ -80,7 +81,8 @@ class _Outcome:
 
     done: bool = False
     body: bytes | None = None
-    error: BaseException | None = None
+    #: ``(errorType, errorMessage)`` of the handler's exception, worded on the worker.
+    error: tuple[str, str] | None = None
     trace: list[str] = field(default_factory=list)
     fault: _Fault | None = None
     init_error: _InitError | None = None
@@ -192,7 +194,9 @@ class Runtime:
                         INIT_TIMEOUT_S,
                         self._init_job(environment, config),
                     )
-                    environment.initialised = init.done and init.init_error is None
+                    environment.initialised = (
+                        init.done and init.init_error is None and init.exit_status is None
+                    )
                 if environment.initialised:
                     context._start_clock()
                     timeout = injected_timeout(self.controller, fn, request_id)
@@ -281,11 +285,11 @@ class Runtime:
                 outcome.exit_status = error.status
             except Exception as error:
                 # Any other exception at import: reported with its own type (build_fault_result).
-                outcome.init_error = _InitError(
-                    type(error).__name__,
-                    str(error),
-                    _stack_trace(error.__traceback__, environment.code, config),
-                )
+                trace = _stack_trace(error.__traceback__, environment.code, config)
+                try:
+                    outcome.init_error = _InitError(*_describe(error, trace), trace)
+                except Exception:
+                    outcome.exit_status = _crash(environment.code, config)
             except BaseException:
                 outcome.exit_status = _crash(environment.code, config)
             outcome.duration_ms = (time.perf_counter() - started) * 1000
@@ -313,13 +317,18 @@ class Runtime:
                 raise
             except _Fault as fault:
                 outcome.fault = fault
+            except _RuntimeCrash as crash:
+                outcome.exit_status = _crash(environment.code, config, crash.error)
             except SystemExit as error:
                 outcome.exit_status = _exit_status(error, sys.stderr)
             except _ProcessExit as error:
                 outcome.exit_status = error.status
             except Exception as error:
-                outcome.error = error
                 outcome.trace = _stack_trace(error.__traceback__, environment.code, config)
+                try:
+                    outcome.error = _describe(error, outcome.trace)
+                except Exception:
+                    outcome.exit_status = _crash(environment.code, config)
             except BaseException:
                 # Not caught by the runtime (it catches Exception): the process dies, exit status 1.
                 outcome.exit_status = _crash(environment.code, config)
@@ -650,7 +659,7 @@ class Runtime:
             body = _runtime_error(fault.message, fault.error_type, request_id, [], config)
             return failure(fault.error_type, fault.message, body, outcome.duration_ms)
         if outcome.error is not None:
-            error_type, message = type(outcome.error).__name__, str(outcome.error)
+            error_type, message = outcome.error
             invoke_log.event(_error_block(error_type, message, outcome.trace))
             body = _runtime_error(message, error_type, request_id, outcome.trace, config)
             return failure(error_type, message, body, outcome.duration_ms)

@@ -1,0 +1,139 @@
+"""Whatever a handler raises, returns or prints ends as Lambda's answer; nothing reaches the test.
+
+Where the real runtime's own code fails on a value (``awslambdaric`` calls ``str(value)`` on the
+exception and encodes its reports as UTF-8 outside any ``try``), its process ends with exit status
+1 and the caller gets ``Runtime.ExitError``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from conftest import REGION, create_function, deploy
+
+pytestmark = pytest.mark.usefixtures("one_boto3_session")
+
+BROKEN_STR = """
+class Broken(Exception):
+    def __str__(self):
+        raise RuntimeError("no text for you")
+"""
+
+
+def invoke(name: str) -> tuple[str | None, Any]:
+    """``(FunctionError, decoded payload)`` of a synchronous invoke."""
+    response = boto3.client("lambda", REGION).invoke(FunctionName=name, Payload=b"{}")
+    return response.get("FunctionError"), json.loads(response["Payload"].read())
+
+
+def assert_runtime_exit(name: str) -> None:
+    function_error, data = invoke(name)
+    assert function_error == "Unhandled"
+    assert data["errorType"] == "Runtime.ExitError"
+    assert data["errorMessage"].endswith("Error: Runtime exited with error: exit status 1")
+
+
+def test_an_exception_whose_str_raises_ends_the_runtime(lam: Any) -> None:
+    create_function("broken", BROKEN_STR + "def handler(e, c):\n    raise Broken()\n")
+    assert_runtime_exit("broken")
+
+
+def test_an_exception_holding_a_lone_surrogate_ends_the_runtime(lam: Any) -> None:
+    create_function("surrogate", "def handler(e, c):\n    raise ValueError('\\udcff')\n")
+    assert_runtime_exit("surrogate")
+
+
+def test_a_callable_raising_a_broken_exception_ends_the_runtime(lam: Any) -> None:
+    class Broken(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text for you")
+
+    def handler(event: Any, context: Any) -> None:
+        raise Broken()
+
+    lam.add_function("broken", handler)
+    assert_runtime_exit("broken")
+
+
+def test_a_broken_exception_at_import_ends_the_runtime(lam: Any) -> None:
+    create_function("broken", BROKEN_STR + "raise Broken()\ndef handler(e, c):\n    pass\n")
+    assert_runtime_exit("broken")
+
+
+def test_the_crash_traceback_is_in_the_log(lam: Any) -> None:
+    create_function("broken", BROKEN_STR + "def handler(e, c):\n    raise Broken()\n")
+    invoke("broken")
+    [attempt] = lam.invocations("broken")
+    assert "RuntimeError: no text for you" in attempt.log
+
+
+def test_an_unprintable_exit_code_exits_with_status_1(lam: Any) -> None:
+    source = BROKEN_STR + "def handler(e, c):\n    raise SystemExit(Broken())\n"
+    create_function("exits", source)
+    assert_runtime_exit("exits")
+
+
+def test_python312_response_holding_a_lone_surrogate_ends_the_runtime(lam: Any) -> None:
+    create_function("surrogate", "def handler(e, c):\n    return '\\udcff'\n")
+    assert_runtime_exit("surrogate")
+
+
+def test_older_pythons_escape_a_lone_surrogate_in_the_response(lam: Any) -> None:
+    source = "def handler(e, c):\n    return '\\udcff'\n"
+    deploy("surrogate", {"app.py": source}, "app.handler", Runtime="python3.11")
+    response = boto3.client("lambda", REGION).invoke(FunctionName="surrogate", Payload=b"{}")
+    assert response["Payload"].read() == b'"\\udcff"'
+
+
+def test_printing_a_lone_surrogate_raises_in_the_handler(lam: Any) -> None:
+    create_function("prints", "def handler(e, c):\n    print('\\udcff')\n")
+    function_error, data = invoke("prints")
+    assert function_error == "Unhandled"
+    assert data["errorType"] == "UnicodeEncodeError"
+    assert [line.split(",")[0] for line in data["stackTrace"]] == [
+        '  File "/var/task/lambda_function.py"'
+    ]
+
+
+def test_logging_a_lone_surrogate_is_a_logging_error_only(lam: Any) -> None:
+    source = "import logging\ndef handler(e, c):\n    logging.error('\\udcff')\n    return 1\n"
+    create_function("logs", source)
+    assert invoke("logs") == (None, 1)
+    [attempt] = lam.invocations("logs")
+    assert "--- Logging error ---" in attempt.log
+
+
+def test_async_broken_exceptions_are_retried_as_function_errors(lam: Any) -> None:
+    create_function("broken", BROKEN_STR + "def handler(e, c):\n    raise Broken()\n")
+    boto3.client("lambda", REGION).invoke(FunctionName="broken", InvocationType="Event")
+    lam.assert_failed("broken", error_type="Runtime.ExitError", times=3)
+
+
+# -- exits during Init ----------------------------------------------------------------------------
+@pytest.fixture
+def thread_errors() -> Iterator[list[BaseException | None]]:
+    """Exceptions that end a thread while the test runs (``threading.excepthook``)."""
+    errors: list[BaseException | None] = []
+    original = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args.exc_value)
+    try:
+        yield errors
+    finally:
+        threading.excepthook = original
+
+
+@pytest.mark.parametrize("statement", ["raise SystemExit(1)", "raise KeyboardInterrupt"])
+def test_an_exit_at_import_runs_no_handler(
+    lam: Any, thread_errors: list[BaseException | None], statement: str
+) -> None:
+    create_function("exits", f"{statement}\ndef handler(e, c):\n    pass\n")
+    assert_runtime_exit("exits")
+    for thread in threading.enumerate():
+        if thread.name == "lambda-exits":
+            thread.join()  # the discarded environment's worker ends
+    assert thread_errors == []
