@@ -31,6 +31,7 @@ from .botocore_loader import share_loaders, stop_sharing
 from .clock import Scheduler, VirtualClock
 from .interception import interceptor
 from .metrics import Attempt, History, MotoWrites, Timeline, TimelineEntry
+from .runtime.scope import in_invocation_thread
 
 if TYPE_CHECKING:
     from .faults import Fault, Faults
@@ -136,14 +137,16 @@ class LambdaAsyncController:
         """Called for every AWS call while active: with ``auto_drain``, settle pending work first;
         then write the logs and metrics waiting for moto (:class:`MotoWrites`), which the call may read.
 
-        Calls made by a running handler, or while the scheduler itself runs (on any thread: calls
-        from several threads of the test), never drain.
+        Calls made by a running handler, by any thread working for an invocation (one its handler
+        started, still running after the handler returned), or while the scheduler itself runs (on
+        any thread: calls from several threads of the test), never drain.
         """
         if (
             self.auto_drain
             and not self._draining
             and self._invocations_running == 0
             and not self.scheduler.running
+            and not in_invocation_thread()
         ):
             self._draining = True
             try:
@@ -351,8 +354,6 @@ class LambdaAsyncController:
 
 def _refuse_inside_invocation() -> None:
     """A handler (or a thread it started) cannot move virtual time: it runs at one instant."""
-    from .runtime import in_invocation_thread
-
     if in_invocation_thread():
         raise RuntimeError("virtual time cannot be moved from inside a running invocation")
 

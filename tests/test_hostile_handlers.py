@@ -137,3 +137,26 @@ def test_an_exit_at_import_runs_no_handler(
         if thread.name == "lambda-exits":
             thread.join()  # the discarded environment's worker ends
     assert thread_errors == []
+
+
+# -- threads a handler leaves running -------------------------------------------------------------
+def test_a_thread_a_handler_left_running_moves_no_time(lam: Any) -> None:
+    go, done = threading.Event(), threading.Event()
+
+    def fails(event: Any, context: Any) -> None:
+        raise ValueError("boom")
+
+    def later() -> None:
+        go.wait(5)
+        boto3.client("lambda", REGION).invoke(FunctionName="fails", InvocationType="Event")
+        boto3.client("sqs", REGION).list_queues()
+        done.set()
+
+    lam.add_function("fails", fails)
+    lam.add_function("starts", lambda event, context: threading.Thread(target=later).start())
+    boto3.client("lambda", REGION).invoke(FunctionName="starts")
+    before = lam.now()
+    go.set()
+    assert done.wait(5)
+    assert lam.now() == before
+    lam.assert_failed("fails", times=3)  # the test's own call runs the event
