@@ -31,6 +31,7 @@ from .botocore_loader import share_loaders, stop_sharing
 from .clock import Scheduler, VirtualClock
 from .interception import interceptor
 from .metrics import Attempt, History, MotoWrites, Timeline, TimelineEntry
+from .network import guard_network
 from .runtime.scope import in_invocation_thread
 
 if TYPE_CHECKING:
@@ -410,6 +411,7 @@ class MockLambdaAsync:
         if self._controller is not None:
             raise RuntimeError("this mock_lambda_async activation is already started")
         share_loaders()
+        guard_network()
         if not MockAWS._mocks_active:
             self._moto = mock_aws()
             self._moto.start()

@@ -403,7 +403,7 @@ class Runtime:
             "LAMBDA_TASK_ROOT": str(code.directory) if code is not None else TASK_ROOT,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
         }
-        scope = _InvocationScope(_real_environ(), parent=_SCOPE.get())
+        scope = _InvocationScope(_real_environ(), parent=_SCOPE.get(), controller=self.controller)
         scope.environ.update(variables)
         _apply_environ(scope.environ, environment.env_changes)
         applied = dict(scope.environ)
