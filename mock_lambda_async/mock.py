@@ -32,6 +32,7 @@ from .clock import Scheduler, VirtualClock
 from .interception import interceptor
 from .metrics import Attempt, History, MotoWrites, Timeline, TimelineEntry
 from .network import guard_network
+from .runtime.process_state import ProcessState
 from .runtime.scope import in_invocation_thread
 
 if TYPE_CHECKING:
@@ -416,6 +417,8 @@ class MockLambdaAsync:
             self._moto = mock_aws()
             self._moto.start()
         controller = LambdaAsyncController(**self._options)
+        # First, so it runs after every other cleanup.
+        controller.add_cleanup(ProcessState.capture().restore)
         self._controller = controller
         _ACTIVE.append(controller)
         interceptor().push(controller)

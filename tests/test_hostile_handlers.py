@@ -7,15 +7,23 @@ exception and encodes its reports as UTF-8 outside any ``try``), its process end
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
+import os
+import sys
 import threading
+import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from conftest import REGION, create_function, deploy
+
+from mock_lambda_async import mock_lambda_async
 
 pytestmark = pytest.mark.usefixtures("one_boto3_session")
 
@@ -165,3 +173,74 @@ def test_a_thread_a_handler_left_running_moves_no_time(lam: Any) -> None:
     assert done.wait(5)
     assert lam.now() == before
     lam.assert_failed("fails", times=3)  # the test's own call runs the event
+
+
+# -- process state a handler changes ---------------------------------------------------------------
+def run_once(handler: Any) -> None:
+    """Run ``handler`` as a function once, in an activation of its own."""
+    with mock_lambda_async() as lam:
+        lam.add_function("changes", handler)
+        boto3.client("lambda", REGION).invoke(FunctionName="changes")
+
+
+def test_a_replaced_stdout_is_the_tests_again_after_the_invocation(lam: Any) -> None:
+    before = sys.stdout, sys.stderr
+
+    def handler(event: Any, context: Any) -> None:
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+
+    lam.add_function("replaces", handler)
+    boto3.client("lambda", REGION).invoke(FunctionName="replaces")
+    assert (sys.stdout, sys.stderr) == before
+
+
+def test_injected_and_replaced_modules_are_undone_on_exit() -> None:
+    json_module = sys.modules["json"]
+
+    def handler(event: Any, context: Any) -> None:
+        sys.modules["injected_by_a_handler"] = types.ModuleType("injected_by_a_handler")
+        sys.modules["json"] = types.ModuleType("json")
+
+    run_once(handler)
+    assert "injected_by_a_handler" not in sys.modules
+    assert sys.modules["json"] is json_module
+
+
+def test_modules_a_handler_imports_stay() -> None:
+    sys.modules.pop("this", None)
+
+    def handler(event: Any, context: Any) -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import this  # noqa: F401
+
+    run_once(handler)
+    assert "this" in sys.modules
+
+
+def test_path_and_working_directory_are_undone_on_exit(tmp_path: Path) -> None:
+    path, cwd = list(sys.path), os.getcwd()
+
+    def handler(event: Any, context: Any) -> None:
+        sys.path.insert(0, str(tmp_path))
+        os.chdir(tmp_path)
+
+    run_once(handler)
+    assert (sys.path, os.getcwd()) == (path, cwd)
+
+
+def test_logging_switches_are_undone_on_exit() -> None:
+    botocore_level = logging.getLogger("botocore").level
+
+    def handler(event: Any, context: Any) -> None:
+        logging.disable(logging.CRITICAL)
+        logging.getLogger("botocore").setLevel(logging.DEBUG)
+
+    run_once(handler)
+    assert logging.root.manager.disable == logging.NOTSET
+    assert logging.getLogger("botocore").level == botocore_level
+
+
+def test_the_recursion_limit_is_undone_on_exit() -> None:
+    limit = sys.getrecursionlimit()
+    run_once(lambda event, context: sys.setrecursionlimit(limit + 500))
+    assert sys.getrecursionlimit() == limit

@@ -172,9 +172,11 @@ class _Capture:
                 self._restore()
 
     def _restore(self) -> None:
-        if self._stdout is not None and sys.stdout is self._stdout:
+        # Also when a handler replaced them (``sys.stdout = io.StringIO()``): the test's output
+        # is the test's again once no invocation runs.
+        if self._stdout is not None:
             sys.stdout = self._stdout.original
-        if self._stderr is not None and sys.stderr is self._stderr:
+        if self._stderr is not None:
             sys.stderr = self._stderr.original
         # ``==``: each ``self._exit`` is a new bound method, equal to (not the same as) the one set.
         if self._real_exit is not None and os._exit == self._exit:
