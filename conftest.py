@@ -1,58 +1,17 @@
-"""Every test run (``tests/``, ``examples/``, each xdist worker) fails a connection off this machine.
-
-No test may reach AWS or anything else on the network: ``socket.socket.connect`` (which
-``socket.create_connection``, urllib3 and botocore go through) refuses any address that is not
-loopback or a local socket, and ``socket.getaddrinfo`` any name but ``localhost`` (a DNS query
-leaves the machine too), so an escape fails the test that made it instead of going unnoticed.
-"""
+"""Every test run (``tests/``, ``examples/``, each xdist worker, Python processes a test starts)
+fails any connection off this machine: see ``tests/network_guard/sitecustomize.py``."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from typing import Any
+import importlib.util
+import os
+from pathlib import Path
 
-_CONNECT = socket.socket.connect
-_CONNECT_EX = socket.socket.connect_ex
-_GETADDRINFO = socket.getaddrinfo
+_GUARD = Path(__file__).resolve().parent / "tests" / "network_guard"
 
-
-class NetworkEscape(OSError):
-    """A test tried to connect to a host off this machine."""
-
-
-def _local(host: Any) -> bool:
-    if host is None or host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def _check(sock: socket.socket, address: Any) -> None:
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and not _local(address[0]):
-        raise NetworkEscape(f"test tried to connect to {address!r}: nothing may leave the machine")
-
-
-def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    if isinstance(host, bytes):
-        host = host.decode()
-    if not _local(host):
-        raise NetworkEscape(f"test tried to resolve {host!r}: nothing may leave the machine")
-    return _GETADDRINFO(host, *args, **kwargs)
-
-
-def _connect(self: socket.socket, address: Any) -> None:
-    _check(self, address)
-    _CONNECT(self, address)
-
-
-def _connect_ex(self: socket.socket, address: Any) -> int:
-    _check(self, address)
-    return _CONNECT_EX(self, address)
-
-
-socket.socket.connect = _connect  # type: ignore[method-assign]
-socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
-socket.getaddrinfo = _getaddrinfo
+_spec = importlib.util.spec_from_file_location("network_guard", _GUARD / "sitecustomize.py")
+assert _spec is not None and _spec.loader is not None
+_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(_GUARD), os.environ.get("PYTHONPATH", "")])
+)

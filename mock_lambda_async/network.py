@@ -37,8 +37,9 @@ from .runtime.scope import _SCOPE
 
 __all__ = ["RequestRefused", "guard_network"]
 
-#: Where a request goes when it is for AWS itself (moto's stub recognises these hosts).
-_AWS_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+#: Hosts left as they are: AWS's own, the form moto's stub recognises (a host it does not, such as
+#: ``vpce-…``, is refused). Any other (``localhost``, dual-stack ``*.api.aws``) is rewritten.
+_AWS_SUFFIX = ".amazonaws.com"
 _COVERED = "_mock_lambda_async_covered"
 
 
@@ -116,7 +117,7 @@ def _aws_url(url: str, endpoint_url: str, prefix: str, region: str) -> str:
     """``url`` on the service's AWS host if it is for another host (a custom endpoint)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if host.endswith(_AWS_SUFFIXES):
+    if host.endswith(_AWS_SUFFIX):
         return url
     aws_host = f"{prefix}.{region}.amazonaws.com"
     endpoint_host = urlsplit(endpoint_url).hostname or ""

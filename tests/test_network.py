@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto.core.config import default_user_config
 
 from mock_lambda_async import mock, mock_lambda_async
@@ -87,6 +89,13 @@ def test_a_custom_endpoint_is_answered_by_moto(lam: Any, monkeypatch: pytest.Mon
     assert s3.get_object(Bucket="on-the-custom-endpoint", Key="k")["Body"].read() == b"v"
 
 
+def test_a_dual_stack_endpoint_is_answered_by_moto(lam: Any) -> None:
+    dual_stack = Config(use_dualstack_endpoint=True)
+    sqs = boto3.client("sqs", region_name="us-east-1", config=dual_stack)
+    assert sqs.meta.endpoint_url.endswith(".api.aws")
+    assert sqs.create_queue(QueueName="dual")["QueueUrl"].endswith("/dual")
+
+
 def test_a_request_moto_lets_through_is_refused(lam: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     core = {**default_user_config["core"], "passthrough": {"urls": [], "services": ["sqs"]}}
     monkeypatch.setitem(default_user_config, "core", core)
@@ -136,3 +145,23 @@ def test_a_thread_left_running_is_refused_in_a_later_activation() -> None:
         go.set()
         join_leftover()
     assert [type(error) for error in errors] == [RequestRefused]
+
+
+# -- the suite's own guard (root conftest.py) ----------------------------------------------------
+REACH_OUT = """
+import socket
+try:
+    socket.create_connection(("192.0.2.1", 443), timeout=1)
+except OSError as error:
+    print(error)
+"""
+
+
+def test_the_suite_refuses_connections_off_the_machine() -> None:
+    with pytest.raises(OSError, match="nothing may leave the machine"):
+        socket.create_connection(("192.0.2.1", 443), timeout=1)
+
+
+def test_python_started_by_a_test_refuses_them_too() -> None:
+    done = subprocess.run([sys.executable, "-c", REACH_OUT], capture_output=True, text=True)
+    assert "nothing may leave the machine" in done.stdout
