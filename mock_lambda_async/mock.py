@@ -146,9 +146,8 @@ class LambdaAsyncController:
         if (
             self.auto_drain
             and not self._draining
-            and self._invocations_running == 0
+            and not self.in_invocation
             and not self.scheduler.running
-            and not in_invocation_thread()
         ):
             self._draining = True
             try:
@@ -167,7 +166,9 @@ class LambdaAsyncController:
 
     @property
     def in_invocation(self) -> bool:
-        return self._invocations_running > 0
+        """Whether an invocation runs, or the calling thread works for one (a handler's thread
+        may outlive it): either way, virtual time must not move now."""
+        return self._invocations_running > 0 or in_invocation_thread()
 
     # -- async behaviour knobs ------------------------------------------------------------------
     def set_account_concurrency(self, limit: int) -> None:

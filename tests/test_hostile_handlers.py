@@ -175,6 +175,31 @@ def test_a_thread_a_handler_left_running_moves_no_time(lam: Any) -> None:
     lam.assert_failed("fails", times=3)  # the test's own call runs the event
 
 
+def test_a_long_poll_from_a_thread_a_handler_left_running_moves_no_time(lam: Any) -> None:
+    sqs = boto3.client("sqs", REGION)
+    url = sqs.create_queue(QueueName="empty")["QueueUrl"]
+    go, done = threading.Event(), threading.Event()
+
+    def later() -> None:
+        go.wait(5)
+        sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+        done.set()
+
+    lam.add_function("starts", lambda event, context: threading.Thread(target=later).start())
+    boto3.client("lambda", REGION).invoke(FunctionName="starts")
+    before = lam.now()
+    go.set()
+    assert done.wait(5)
+    assert lam.now() == before
+
+
+def test_writing_bytes_to_stdout_is_a_type_error_in_the_handler(lam: Any) -> None:
+    create_function("writes", "import sys\ndef handler(e, c):\n    sys.stdout.write(b'x')\n")
+    function_error, data = invoke("writes")
+    assert (function_error, data["errorType"]) == ("Unhandled", "TypeError")
+    assert data["errorMessage"] == "write() argument must be str, not bytes"
+
+
 # -- process state a handler changes ---------------------------------------------------------------
 def run_once(handler: Any) -> None:
     """Run ``handler`` as a function once, in an activation of its own."""

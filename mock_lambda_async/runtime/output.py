@@ -73,6 +73,8 @@ class _ThreadOutput(io.TextIOBase):
     def write(self, text: str) -> int:
         target = self.routes.get(threading.get_ident())
         if target is not None:
+            if not isinstance(text, str):
+                raise TypeError(f"write() argument must be str, not {type(text).__name__}")
             # Lambda's stdout is strict UTF-8: ``print("\\udcff")`` raises in the handler.
             text.encode("utf-8")
             return target.write(text)
