@@ -15,7 +15,8 @@ import os
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,44 +154,45 @@ def test_an_exit_at_import_runs_no_handler(
 
 
 # -- threads a handler leaves running -------------------------------------------------------------
-def test_a_thread_a_handler_left_running_moves_no_time(lam: Any) -> None:
+def after_the_handler_returned(lam: Any, calls: Callable[[], None]) -> datetime:
+    """Run ``calls`` on a thread a handler started, once the handler returned; the virtual time
+    before ``calls`` began."""
     go, done = threading.Event(), threading.Event()
-
-    def fails(event: Any, context: Any) -> None:
-        raise ValueError("boom")
 
     def later() -> None:
         go.wait(5)
-        boto3.client("lambda", REGION).invoke(FunctionName="fails", InvocationType="Event")
-        boto3.client("sqs", REGION).list_queues()
+        calls()
         done.set()
 
-    lam.add_function("fails", fails)
     lam.add_function("starts", lambda event, context: threading.Thread(target=later).start())
     boto3.client("lambda", REGION).invoke(FunctionName="starts")
-    before = lam.now()
+    before: datetime = lam.now()
     go.set()
     assert done.wait(5)
-    assert lam.now() == before
+    return before
+
+
+def test_a_thread_a_handler_left_running_moves_no_time(lam: Any) -> None:
+    def fails(event: Any, context: Any) -> None:
+        raise ValueError("boom")
+
+    def calls() -> None:
+        boto3.client("lambda", REGION).invoke(FunctionName="fails", InvocationType="Event")
+        boto3.client("sqs", REGION).list_queues()
+
+    lam.add_function("fails", fails)
+    assert after_the_handler_returned(lam, calls) == lam.now()
     lam.assert_failed("fails", times=3)  # the test's own call runs the event
 
 
 def test_a_long_poll_from_a_thread_a_handler_left_running_moves_no_time(lam: Any) -> None:
     sqs = boto3.client("sqs", REGION)
     url = sqs.create_queue(QueueName="empty")["QueueUrl"]
-    go, done = threading.Event(), threading.Event()
 
-    def later() -> None:
-        go.wait(5)
+    def calls() -> None:
         sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
-        done.set()
 
-    lam.add_function("starts", lambda event, context: threading.Thread(target=later).start())
-    boto3.client("lambda", REGION).invoke(FunctionName="starts")
-    before = lam.now()
-    go.set()
-    assert done.wait(5)
-    assert lam.now() == before
+    assert after_the_handler_returned(lam, calls) == lam.now()
 
 
 def test_writing_bytes_to_stdout_is_a_type_error_in_the_handler(lam: Any) -> None:

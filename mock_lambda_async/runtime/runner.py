@@ -90,6 +90,33 @@ class _Outcome:
     duration_ms: float = 0.0
 
 
+def _failure(
+    outcome: _Outcome, error: BaseException, code: _Code | None, config: _Config
+) -> tuple[str, str] | None:
+    """What the runtime makes of ``error`` ending a phase (called while it is being handled).
+
+    An exit (``SystemExit``, ``os._exit``) or a crash of the runtime itself (an exception it does
+    not catch, or one it cannot word, see ``_describe``) sets ``outcome.exit_status``; any other
+    exception is the function's error: its ``(errorType, errorMessage)``, ``outcome.trace`` set.
+    """
+    if isinstance(error, SystemExit):
+        outcome.exit_status = _exit_status(error, sys.stderr)
+    elif isinstance(error, _ProcessExit):
+        outcome.exit_status = error.status
+    elif isinstance(error, _RuntimeCrash):
+        outcome.exit_status = _crash(code, config, error.error)
+    elif not isinstance(error, Exception):
+        # Not caught by the runtime (it catches Exception): the process dies, exit status 1.
+        outcome.exit_status = _crash(code, config, error)
+    else:
+        outcome.trace = _stack_trace(error.__traceback__, code, config)
+        try:
+            return _describe(error, outcome.trace)
+        except Exception:
+            outcome.exit_status = _crash(code, config)
+    return None
+
+
 # -- the runtime ------------------------------------------------------------------------------------
 class Runtime:
     """Loads and runs handlers for one controller; cleans everything up on :meth:`close`."""
@@ -279,19 +306,11 @@ class Runtime:
                 raise
             except _InitError as error:
                 outcome.init_error = error
-            except SystemExit as error:
-                outcome.exit_status = _exit_status(error, sys.stderr)
-            except _ProcessExit as error:
-                outcome.exit_status = error.status
-            except Exception as error:
+            except BaseException as error:
                 # Any other exception at import: reported with its own type (build_fault_result).
-                trace = _stack_trace(error.__traceback__, environment.code, config)
-                try:
-                    outcome.init_error = _InitError(*_describe(error, trace), trace)
-                except Exception:
-                    outcome.exit_status = _crash(environment.code, config)
-            except BaseException:
-                outcome.exit_status = _crash(environment.code, config)
+                described = _failure(outcome, error, environment.code, config)
+                if described is not None:
+                    outcome.init_error = _InitError(*described, outcome.trace)
             outcome.duration_ms = (time.perf_counter() - started) * 1000
             outcome.done = True
 
@@ -317,21 +336,8 @@ class Runtime:
                 raise
             except _Fault as fault:
                 outcome.fault = fault
-            except _RuntimeCrash as crash:
-                outcome.exit_status = _crash(environment.code, config, crash.error)
-            except SystemExit as error:
-                outcome.exit_status = _exit_status(error, sys.stderr)
-            except _ProcessExit as error:
-                outcome.exit_status = error.status
-            except Exception as error:
-                outcome.trace = _stack_trace(error.__traceback__, environment.code, config)
-                try:
-                    outcome.error = _describe(error, outcome.trace)
-                except Exception:
-                    outcome.exit_status = _crash(environment.code, config)
-            except BaseException:
-                # Not caught by the runtime (it catches Exception): the process dies, exit status 1.
-                outcome.exit_status = _crash(environment.code, config)
+            except BaseException as error:
+                outcome.error = _failure(outcome, error, environment.code, config)
             outcome.duration_ms = (time.perf_counter() - started) * 1000
             outcome.done = True
 
