@@ -136,6 +136,9 @@ class _Interceptor:
         with self._lock:
             self._stack.append(controller)
 
+    def is_active(self, controller: LambdaAsyncController | None) -> bool:
+        return controller is not None and any(c is controller for c in self._stack)
+
     def remove(self, controller: LambdaAsyncController) -> None:
         with self._lock:
             self._stack = [c for c in self._stack if c is not controller]

@@ -31,6 +31,9 @@ from .botocore_loader import share_loaders, stop_sharing
 from .clock import Scheduler, VirtualClock
 from .interception import interceptor
 from .metrics import Attempt, History, MotoWrites, Timeline, TimelineEntry
+from .network import guard_network
+from .runtime.process_state import ProcessState
+from .runtime.scope import in_invocation_thread
 
 if TYPE_CHECKING:
     from .deploy import Stack
@@ -137,13 +140,14 @@ class LambdaAsyncController:
         """Called for every AWS call while active: with ``auto_drain``, settle pending work first;
         then write the logs and metrics waiting for moto (:class:`MotoWrites`), which the call may read.
 
-        Calls made by a running handler, or while the scheduler itself runs (on any thread: calls
-        from several threads of the test), never drain.
+        Calls made by a running handler, by any thread working for an invocation (one its handler
+        started, still running after the handler returned), or while the scheduler itself runs (on
+        any thread: calls from several threads of the test), never drain.
         """
         if (
             self.auto_drain
             and not self._draining
-            and self._invocations_running == 0
+            and not self.in_invocation
             and not self.scheduler.running
         ):
             self._draining = True
@@ -163,7 +167,9 @@ class LambdaAsyncController:
 
     @property
     def in_invocation(self) -> bool:
-        return self._invocations_running > 0
+        """Whether an invocation runs, or the calling thread works for one (a handler's thread
+        may outlive it): either way, virtual time must not move now."""
+        return self._invocations_running > 0 or in_invocation_thread()
 
     # -- async behaviour knobs ------------------------------------------------------------------
     def set_account_concurrency(self, limit: int) -> None:
@@ -421,8 +427,6 @@ class LambdaAsyncController:
 
 def _refuse_inside_invocation() -> None:
     """A handler (or a thread it started) cannot move virtual time: it runs at one instant."""
-    from .runtime import in_invocation_thread
-
     if in_invocation_thread():
         raise RuntimeError("virtual time cannot be moved from inside a running invocation")
 
@@ -479,10 +483,13 @@ class MockLambdaAsync:
         if self._controller is not None:
             raise RuntimeError("this mock_lambda_async activation is already started")
         share_loaders()
+        guard_network()
         if not MockAWS._mocks_active:
             self._moto = mock_aws()
             self._moto.start()
         controller = LambdaAsyncController(**self._options)
+        # First, so it runs after every other cleanup.
+        controller.add_cleanup(ProcessState.capture().restore)
         self._controller = controller
         _ACTIVE.append(controller)
         interceptor().push(controller)

@@ -15,6 +15,7 @@ One file per concern:
 | ``payloads.py`` | the event in, the response out (the runtime's JSON marshaller) |
 | ``code.py`` | deployment packages: checked at ``CreateFunction``, extracted to run |
 | ``results.py`` | :class:`InvocationResult`, what the engines read |
+| ``process_state.py`` | process-wide state a handler may change, put back when the mock stops |
 """
 
 from .code import zip_problem

@@ -9,6 +9,7 @@ intercepted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -64,17 +65,21 @@ def _lambda_path(path: str, code: _Code | None, config: _Config) -> str:
 def _stack_trace(tb: TracebackType | None, code: _Code | None, config: _Config) -> list[str]:
     """``traceback.format_list`` of the frames below the runtime, with Lambda's file paths.
 
-    The runtime drops its own leading frames (``bootstrap.py``); so do we (this package's). At init,
+    The runtime drops its own leading frames (``bootstrap.py``); so do we (this package's runtime). At init,
     the import machinery frames stay, as they do in Lambda's reports.
     """
     frames = traceback.extract_tb(tb)
-    while (
-        frames
-        and os.path.dirname(os.path.normcase(os.path.abspath(frames[0].filename))) == _RUNTIME_DIR
-    ):
+    while frames and _in_runtime(frames[0].filename):
         frames.pop(0)
+    # And the last ones: the mock's stand-ins for Lambda's C code (its strict UTF-8 stdout).
+    while frames and _in_runtime(frames[-1].filename):
+        frames.pop()
     entries = [(_lambda_path(f.filename, code, config), f.lineno, f.name, f.line) for f in frames]
     return traceback.format_list(entries)  # type: ignore[arg-type]
+
+
+def _in_runtime(filename: str) -> bool:
+    return os.path.dirname(os.path.normcase(os.path.abspath(filename))) == _RUNTIME_DIR
 
 
 def _error_block(error_type: str, message: str, trace: list[str]) -> str:
@@ -90,24 +95,51 @@ def _error_block(error_type: str, message: str, trace: list[str]) -> str:
 
 
 def _exit_status(error: SystemExit, stderr: Any) -> int:
-    """The process exit status ``SystemExit`` produces (a non-int code is printed, status 1)."""
+    """The process exit status ``SystemExit`` produces (a non-int code is printed, status 1).
+
+    A code that cannot be printed is skipped, as Python's own exit handling clears that error.
+    """
     code = error.code
     if code is None:
         return 0
     if isinstance(code, int):
         return code
-    stderr.write(f"{code}\n")
+    with contextlib.suppress(Exception):
+        stderr.write(_printable(f"{code}\n"))
     return 1
 
 
-def _crash(code: _Code | None, config: _Config) -> int:
-    """An exception the runtime does not catch: Python prints the traceback and exits with 1."""
-    kind, value, tb = sys.exc_info()
+def _crash(code: _Code | None, config: _Config, error: BaseException | None = None) -> int:
+    """An exception the runtime does not catch (``error``, else the one being handled): Python
+    prints the traceback (stderr escapes what UTF-8 cannot hold) and exits with status 1."""
+    if error is None:
+        error = sys.exc_info()[1]
+    assert error is not None
     lines = ["Traceback (most recent call last):\n"]
-    lines += _stack_trace(tb, code, config)
-    lines += traceback.format_exception_only(kind, value)
-    sys.stderr.write("".join(lines))
+    lines += _stack_trace(error.__traceback__, code, config)
+    lines += traceback.format_exception_only(type(error), error)
+    with contextlib.suppress(Exception):
+        sys.stderr.write(_printable("".join(lines)))
     return 1
+
+
+def _printable(text: str) -> str:
+    """``text`` as ``sys.stderr`` writes it (``errors="backslashreplace"``)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _describe(error: BaseException, trace: list[str]) -> tuple[str, str]:
+    """``(errorType, errorMessage)`` of a handler's exception, as the runtime reports it.
+
+    The runtime calls ``str(value)`` and writes the ``[ERROR]`` block to its UTF-8 log sink in its
+    own code (``awslambdaric.bootstrap.handle_event_request``, ``log_error``). What fails there
+    (an exception whose ``__str__`` raises, text holding a lone surrogate such as
+    ``ValueError("\\udcff")``) escapes the runtime's loop and ends its process, exit status 1:
+    the caller gets ``Runtime.ExitError``. So this raises whatever the runtime would crash on.
+    """
+    error_type, message = type(error).__name__, str(error)
+    _error_block(error_type, message, trace).encode("utf-8")
+    return error_type, message
 
 
 def _compact(data: dict[str, Any]) -> bytes:

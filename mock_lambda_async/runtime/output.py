@@ -81,6 +81,10 @@ class _ThreadOutput(io.TextIOBase):
     def write(self, text: str) -> int:
         target = self.routes.get(threading.get_ident())
         if target is not None:
+            if not isinstance(text, str):
+                raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+            # Lambda's stdout is strict UTF-8: ``print("\\udcff")`` raises in the handler.
+            text.encode("utf-8")
             return target.write(text)
         return int(self.original.write(text))
 
@@ -121,6 +125,7 @@ class _LambdaLogHandler(logging.Handler):
             return
         try:
             message = self._message_format.format(record)
+            message.encode("utf-8")  # the log sink's encoding; logging reports the failure
         except Exception:
             self.handleError(record)
             return
@@ -191,9 +196,11 @@ class _Capture:
                 self._restore()
 
     def _restore(self) -> None:
-        if self._stdout is not None and sys.stdout is self._stdout:
+        # Also when a handler replaced them (``sys.stdout = io.StringIO()``): the test's output
+        # is the test's again once no invocation runs.
+        if self._stdout is not None:
             sys.stdout = self._stdout.original
-        if self._stderr is not None and sys.stderr is self._stderr:
+        if self._stderr is not None:
             sys.stderr = self._stderr.original
         # ``==``: each ``self._exit`` is a new bound method, equal to (not the same as) the one set.
         if self._real_exit is not None and os._exit == self._exit:

@@ -23,6 +23,19 @@ class _Fault(Exception):
         self.message = message
 
 
+class _RuntimeCrash(Exception):
+    """The runtime itself failed on a value (``error``): its process ends with exit status 1.
+
+    Raised where the runtime's own code, outside any ``try``, cannot handle what the handler gave
+    it, e.g. a python3.12 response string holding a lone surrogate (``"\\udcff"``), which its
+    marshaller writes as it is and its client then cannot encode as UTF-8.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class _Encoder(json.JSONEncoder):
     """The runtime's encoder (simplejson, ``use_decimal=False``) as far as the stdlib can follow.
 
@@ -60,9 +73,14 @@ def _marshal(value: Any, config: _Config) -> bytes:
     if isinstance(value, bytes):
         return value
     try:
-        return _Encoder(ensure_ascii=config.runtime != "python3.12").encode(value).encode("utf-8")
+        text = _Encoder(ensure_ascii=config.runtime != "python3.12").encode(value)
     except Exception as error:
         raise _Fault("Runtime.MarshalError", f"Unable to marshal response: {error}") from None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        # ``LambdaRuntimeClient.post_invocation_result`` encodes outside any ``try``.
+        raise _RuntimeCrash(error) from error
 
 
 def _unmarshal(payload: bytes) -> Any:

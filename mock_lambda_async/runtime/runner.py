@@ -38,6 +38,7 @@ from .errors import (
     TASK_ROOT,
     _compact,
     _crash,
+    _describe,
     _error_block,
     _exit_status,
     _InitError,
@@ -55,7 +56,7 @@ from .isolation import (
 )
 from .layers import with_layers
 from .output import _Capture, _init_start_line, _LogBuffer, _ProcessExit, _report_line
-from .payloads import _Fault, _marshal, _unmarshal
+from .payloads import _Fault, _marshal, _RuntimeCrash, _unmarshal
 from .results import InvocationResult
 from .scope import (
     _SCOPE,
@@ -78,12 +79,40 @@ class _Outcome:
 
     done: bool = False
     body: bytes | None = None
-    error: BaseException | None = None
+    #: ``(errorType, errorMessage)`` of the handler's exception, worded on the worker.
+    error: tuple[str, str] | None = None
     trace: list[str] = field(default_factory=list)
     fault: _Fault | None = None
     init_error: _InitError | None = None
     exit_status: int | None = None
     duration_ms: float = 0.0
+
+
+def _failure(
+    outcome: _Outcome, error: BaseException, code: _Code | None, config: _Config
+) -> tuple[str, str] | None:
+    """What the runtime makes of ``error`` ending a phase (called while it is being handled).
+
+    An exit (``SystemExit``, ``os._exit``) or a crash of the runtime itself (an exception it does
+    not catch, or one it cannot word, see ``_describe``) sets ``outcome.exit_status``; any other
+    exception is the function's error: its ``(errorType, errorMessage)``, ``outcome.trace`` set.
+    """
+    if isinstance(error, SystemExit):
+        outcome.exit_status = _exit_status(error, sys.stderr)
+    elif isinstance(error, _ProcessExit):
+        outcome.exit_status = error.status
+    elif isinstance(error, _RuntimeCrash):
+        outcome.exit_status = _crash(code, config, error.error)
+    elif not isinstance(error, Exception):
+        # Not caught by the runtime (it catches Exception): the process dies, exit status 1.
+        outcome.exit_status = _crash(code, config, error)
+    else:
+        outcome.trace = _stack_trace(error.__traceback__, code, config)
+        try:
+            return _describe(error, outcome.trace)
+        except Exception:
+            outcome.exit_status = _crash(code, config)
+    return None
 
 
 # -- the runtime ------------------------------------------------------------------------------------
@@ -188,7 +217,9 @@ class Runtime:
                         INIT_TIMEOUT_S,
                         self._init_job(environment, config),
                     )
-                    environment.initialised = init.done and init.init_error is None
+                    environment.initialised = (
+                        init.done and init.init_error is None and init.exit_status is None
+                    )
                 if environment.initialised:
                     if turn is not None:
                         _initialised(turn)
@@ -275,19 +306,11 @@ class Runtime:
                 raise
             except _InitError as error:
                 outcome.init_error = error
-            except SystemExit as error:
-                outcome.exit_status = _exit_status(error, sys.stderr)
-            except _ProcessExit as error:
-                outcome.exit_status = error.status
-            except Exception as error:
+            except BaseException as error:
                 # Any other exception at import: reported with its own type (build_fault_result).
-                outcome.init_error = _InitError(
-                    type(error).__name__,
-                    str(error),
-                    _stack_trace(error.__traceback__, environment.code, config),
-                )
-            except BaseException:
-                outcome.exit_status = _crash(environment.code, config)
+                described = _failure(outcome, error, environment.code, config)
+                if described is not None:
+                    outcome.init_error = _InitError(*described, outcome.trace)
             outcome.duration_ms = (time.perf_counter() - started) * 1000
             outcome.done = True
 
@@ -313,16 +336,8 @@ class Runtime:
                 raise
             except _Fault as fault:
                 outcome.fault = fault
-            except SystemExit as error:
-                outcome.exit_status = _exit_status(error, sys.stderr)
-            except _ProcessExit as error:
-                outcome.exit_status = error.status
-            except Exception as error:
-                outcome.error = error
-                outcome.trace = _stack_trace(error.__traceback__, environment.code, config)
-            except BaseException:
-                # Not caught by the runtime (it catches Exception): the process dies, exit status 1.
-                outcome.exit_status = _crash(environment.code, config)
+            except BaseException as error:
+                outcome.error = _failure(outcome, error, environment.code, config)
             outcome.duration_ms = (time.perf_counter() - started) * 1000
             outcome.done = True
 
@@ -394,7 +409,12 @@ class Runtime:
             "LAMBDA_TASK_ROOT": str(code.directory) if code is not None else TASK_ROOT,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
         }
-        scope = _InvocationScope(_real_environ(), parent=_SCOPE.get(), environment=environment)
+        scope = _InvocationScope(
+            _real_environ(),
+            parent=_SCOPE.get(),
+            environment=environment,
+            controller=self.controller,
+        )
         scope.environ.update(variables)
         _apply_environ(scope.environ, environment.env_changes)
         applied = dict(scope.environ)
@@ -610,7 +630,7 @@ class Runtime:
             body = _runtime_error(fault.message, fault.error_type, request_id, [], config)
             return failure(fault.error_type, fault.message, body, outcome.duration_ms)
         if outcome.error is not None:
-            error_type, message = type(outcome.error).__name__, str(outcome.error)
+            error_type, message = outcome.error
             invoke_log.event(_error_block(error_type, message, outcome.trace))
             body = _runtime_error(message, error_type, request_id, outcome.trace, config)
             return failure(error_type, message, body, outcome.duration_ms)

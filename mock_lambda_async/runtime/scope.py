@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    pass
+    from ..mock import LambdaAsyncController
 
 
 @dataclass(eq=False)
@@ -28,12 +28,15 @@ class _InvocationScope:
     ``environ`` is the function's environment (what ``os.environ`` shows its threads); ``parent``
     the invocation whose handler started this one (``None`` for the test's own calls and the
     scheduler's), so a nested invocation knows the chain it belongs to; ``environment`` the
-    execution environment it runs in (threads a module starts at import keep working for it).
+    execution environment it runs in (threads a module starts at import keep working for it);
+    ``controller`` the mock it runs under.
     """
 
     environ: dict[str, str]
     parent: _InvocationScope | None = None
     environment: object | None = None
+    #: The controller the invocation runs for: its threads may outlive it (``network.py``).
+    controller: LambdaAsyncController | None = None
 
     def lineage(self) -> Iterator[_InvocationScope]:
         scope = self.parent
