@@ -1,10 +1,12 @@
 """Virtual time inside moto's SQS: timestamps, visibility timeouts, delays and long polls.
 
 moto's SQS models read the clock through ``unix_time``/``unix_time_millis`` imported into
-``moto.sqs.models``. While a mock is active those two names are replaced by functions reading the
-innermost controller's :class:`~mock_lambda_async.clock.VirtualClock`, so ``SentTimestamp``,
-``ApproximateFirstReceiveTimestamp``, ``VisibilityTimeout``, ``DelaySeconds`` and retention all run
-on virtual time, for the event source mapping poller and for a test's own ``ReceiveMessage`` alike.
+``moto.sqs.models``, which read ``datetime.now``: while a mock owns the process's wall clock
+(:mod:`.wallclock`, the default) they read the virtual time with everything else, so
+``SentTimestamp``, ``ApproximateFirstReceiveTimestamp``, ``VisibilityTimeout``, ``DelaySeconds``
+and retention all run on virtual time, for the event source mapping poller and for a test's own
+``ReceiveMessage`` alike. A mock started with ``patch_time=False`` leaves the wall clock real;
+for it those two names are replaced by functions reading its clock, so SQS mappings still work.
 
 *Long polls.* moto's ``receive_message`` loops until a message arrives or ``WaitTimeSeconds`` have
 passed on the clock, sleeping one real second per round: with a clock that only moves when told,
@@ -35,7 +37,9 @@ __all__ = ["install", "sqs_models"]
 
 _lock = threading.Lock()
 _saved: dict[str, Any] = {}
-#: The clocks of the active controllers, innermost last (moto reads the innermost).
+#: The active controllers, innermost last.
+_holders: list[LambdaAsyncController] = []
+#: The clocks of those started with ``patch_time=False``, innermost last (moto reads the innermost).
 _clocks: list[VirtualClock] = []
 
 
@@ -145,17 +149,21 @@ def _unpatch() -> None:
 
 @on_start
 def install(controller: LambdaAsyncController) -> None:
-    """Put moto's SQS on virtual time for as long as any controller is active."""
+    """Put moto's SQS on virtual time (long polls; timestamps for ``patch_time=False``)."""
     clock = controller.clock
     with _lock:
-        if not _clocks:
+        if not _holders:
             _patch()
-        _clocks.append(clock)
+        _holders.append(controller)
+        if not controller.patch_time:
+            _clocks.append(clock)
 
     def release() -> None:
         with _lock:
-            _clocks.remove(clock)
-            if not _clocks:
+            _holders.remove(controller)
+            if clock in _clocks:
+                _clocks.remove(clock)
+            if not _holders:
                 _unpatch()
 
     controller.add_cleanup(release)
