@@ -15,7 +15,10 @@ that loop would never end. We wrap it: a long poll (``WaitTimeSeconds`` > 0, or 
 does) until a message can be received or the wait is over, then receives without waiting. Time
 only moves when the controller may run work on the caller's behalf, i.e. with ``auto_drain`` (the
 default) and outside a running handler or scheduler step; otherwise the long poll returns at once
-with what is available, as if the wait had ended with nothing new.
+with what is available, as if the wait had ended with nothing new. A long poll from a thread of
+the test's other than the one that started the mock waits in real time instead, for at most its
+``WaitTimeSeconds``, like that thread's ``time.sleep`` (:mod:`.wallclock`): what it waits for
+comes from another real thread.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ import datetime
 import importlib
 import math
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .mock import get_controller, on_start
+from .wallclock import moves_time_here
 
 if TYPE_CHECKING:
     from .clock import VirtualClock
@@ -101,6 +106,16 @@ def _wait_virtually(controller: LambdaAsyncController, queue: Any, wait_s: int) 
         scheduler.run_until(target)
 
 
+def _wait_really(controller: LambdaAsyncController, queue: Any, wait_s: int) -> None:
+    """Wait up to ``wait_s`` real seconds for ``queue`` to have a message (virtual time stands)."""
+    deadline = time.monotonic() + wait_s
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        if _receivable_or_next(queue, controller.clock.now_ms())[0]:
+            return
+        pause.wait(0.01)
+
+
 def _wrap_receive(original: Callable[..., Any]) -> Callable[..., Any]:
     def receive_message(
         self: Any,
@@ -115,7 +130,9 @@ def _wrap_receive(original: Callable[..., Any]) -> Callable[..., Any]:
                 controller: LambdaAsyncController | None = get_controller()
             except RuntimeError:
                 controller = None
-            if (
+            if controller is not None and controller.patch_time and not moves_time_here():
+                _wait_really(controller, self.get_queue(queue_name), int(wait_seconds_timeout))
+            elif (
                 controller is not None
                 and controller.auto_drain
                 and not controller.in_invocation

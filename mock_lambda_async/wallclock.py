@@ -268,6 +268,12 @@ def _wait_virtually(seconds: float) -> bool:
     return False
 
 
+def moves_time_here() -> bool:
+    """Whether the calling thread's waits are virtual (see :func:`_wait_virtually`)."""
+    me = threading.get_ident()
+    return PHASE_TIME.get() is not None or any(world.owner == me for world in _worlds)
+
+
 def waited(controller: LambdaAsyncController, seconds: float) -> None:
     """The calling thread waited ``seconds`` for a synchronous invocation whose handler slept."""
     if seconds and controller.patch_time:
