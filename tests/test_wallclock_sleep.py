@@ -190,12 +190,7 @@ def test_sqs_batches_of_a_sleeping_handler_hold_the_message_in_flight() -> None:
 def test_kinesis_batches_are_spaced_by_a_sleeping_handler() -> None:
     with mock_lambda_async(start=START) as lam:
         lam.add_function("reader", _sleeps(5), Timeout=30)
-        stream = kinesis_stream()
-        map_stream("reader", stream, BatchSize=1)
-        put(stream, "a", "b")
-        lam.drain()
-        first, second = lam.invocations("reader")
-        assert second.started_at - first.started_at == timedelta(seconds=5)
+        assert _kinesis_batch_spacing(lam) == timedelta(seconds=5)
 
 
 def test_patch_time_false_handlers_really_sleep() -> None:
@@ -211,9 +206,14 @@ def test_set_duration_spaces_kinesis_batches_too() -> None:
     with mock_lambda_async(start=START) as lam:
         lam.add_function("reader", lambda event, context: None)
         lam.set_duration("reader", 7)
-        stream = kinesis_stream()
-        map_stream("reader", stream, BatchSize=1)
-        put(stream, "a", "b")
-        lam.drain()
-        first, second = lam.invocations("reader")
-        assert second.started_at - first.started_at == timedelta(seconds=7)
+        assert _kinesis_batch_spacing(lam) == timedelta(seconds=7)
+
+
+def _kinesis_batch_spacing(lam: Any) -> timedelta:
+    """Two records through a Kinesis mapping to ``reader``, one per batch: the start-time gap."""
+    stream = kinesis_stream()
+    map_stream("reader", stream, BatchSize=1)
+    put(stream, "a", "b")
+    lam.drain()
+    first, second = lam.invocations("reader")
+    return second.started_at - first.started_at
