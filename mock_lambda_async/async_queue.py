@@ -234,7 +234,7 @@ class AsyncQueue:
             self._throttle(event, settings, reason)
             return
         event.ran_in = chain
-        self._attempt(event, concurrency.duration_s(fn))
+        self._attempt(event, concurrency)
 
     def _age_ms(self, event: _Event, at_ms: int | None = None) -> int:
         now = self.controller.clock.now_ms() if at_ms is None else at_ms
@@ -288,7 +288,7 @@ class AsyncQueue:
         )
         self._schedule(event, due)
 
-    def _attempt(self, event: _Event, duration_s: float) -> None:
+    def _attempt(self, event: _Event, concurrency: Concurrency) -> None:
         event.attempts += 1
         fn = event.fn
         put_metric(self.controller, fn, "AsyncEventAge", self._age_ms(event), "Milliseconds")
@@ -312,14 +312,15 @@ class AsyncQueue:
             event.status = error.status
         else:
             event.status = 200
+        duration_s, duration_ms = concurrency.attempt_duration(fn, result)
         if duration_s:
             self.controller.scheduler.call_later(
                 duration_s,
-                lambda: self._complete(event, record, result, duration_s * 1000),
+                lambda: self._complete(event, record, result, duration_ms),
                 label=f"async {fn.name} finishes",
             )
         else:
-            self._complete(event, record, result, result.duration_ms)
+            self._complete(event, record, result, duration_ms)
 
     def _complete(
         self, event: _Event, record: Attempt, result: InvocationResult, duration_ms: float

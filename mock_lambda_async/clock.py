@@ -16,29 +16,56 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
-__all__ = ["Poller", "Scheduler", "VirtualClock"]
+__all__ = ["Poller", "Scheduler", "VirtualClock", "WallClock"]
+
+
+class WallClock(Protocol):
+    """The process's wall clock while a mock owns it (:class:`..wallclock.World`)."""
+
+    def now_ms(self) -> int | None:
+        """The time a test's own time travel shows, when one entered inside the mock rules."""
+        ...
+
+    def move_to_ms(self, epoch_ms: int) -> bool:
+        """Move such a travel to ``epoch_ms``; ``False`` when the mock's own clock rules."""
+        ...
 
 
 class VirtualClock:
-    """A clock that only moves when told to. Starts at the real time (UTC) when created."""
+    """A clock that only moves when told to. Starts at the time ``datetime.now`` shows when created
+    (the real time, or the time a test's ``freeze_time``/``time_machine.travel`` set), in UTC."""
 
     def __init__(self, start: datetime | None = None) -> None:
         start = start or datetime.now(timezone.utc)
         # Millisecond precision: AWS timestamps carry milliseconds, and whole numbers keep ordering exact.
-        self._epoch_ms = int(start.timestamp() * 1000)
+        self._epoch_ms = round(start.timestamp() * 1000)
+        #: Set while the mock owns the process's wall clock; it may defer to a test's travel.
+        self.wall: WallClock | None = None
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self._epoch_ms / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(self.now_ms() / 1000, tz=timezone.utc)
 
     def now_ms(self) -> int:
+        wall = self.wall
+        if wall is not None:
+            foreign = wall.now_ms()
+            if foreign is not None:
+                return foreign
         return self._epoch_ms
 
     def now_s(self) -> float:
-        return self._epoch_ms / 1000
+        return self.now_ms() / 1000
 
     def move_to_ms(self, epoch_ms: int) -> None:
+        wall = self.wall
+        if wall is not None and wall.move_to_ms(epoch_ms):
+            return
         if epoch_ms > self._epoch_ms:
             self._epoch_ms = epoch_ms
+
+    def set_ms(self, epoch_ms: int) -> None:
+        """Put the clock at ``epoch_ms``, backwards too: a test moved its own time travel there."""
+        self._epoch_ms = epoch_ms
 
 
 class Poller(Protocol):
@@ -133,6 +160,10 @@ class Scheduler:
     @property
     def running(self) -> bool:
         return self._running
+
+    def running_here(self) -> bool:
+        """Whether the calling thread is the one running the loop."""
+        return self._running and self._owner == threading.get_ident()
 
     def pending(self) -> int:
         """Scheduled items not yet run (pollers not counted)."""

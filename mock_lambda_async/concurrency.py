@@ -13,10 +13,12 @@ without a result). That covers:
 
 - an invocation made while another handler is running (a handler that invokes a function
   synchronously, or a test calling ``invoke`` from several threads);
-- async attempts given a virtual duration with ``lam.set_duration(function_name, seconds)``: the
-  handler runs at once, but the attempt only finishes ``seconds`` of virtual time later, and holds
-  its slot (and delays its retry or destination) until then. By default durations are 0, so async
-  events never contend with each other.
+- attempts given a virtual duration with ``lam.set_duration(function_name, seconds)``, or whose
+  handler slept (``time.sleep`` takes virtual time, see :mod:`.wallclock`): the handler runs at
+  once, but the attempt (async, SQS or stream batch) only finishes that much virtual time later,
+  and holds its slot (and delays its retry, destination or next batch) until then. A synchronous
+  invoke from the test makes the test's thread wait that long (``lam.advance``) before it returns.
+  By default durations are 0, so events never contend with each other.
 
 Attempts are matched to the checked function's account and region by their function ARN.
 """
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from .functions import ResolvedFunction
     from .metrics import Attempt
     from .mock import LambdaAsyncController
+    from .runtime import InvocationResult
 
 __all__ = [
     "ACCOUNT_LIMIT_REASON",
@@ -81,6 +84,19 @@ class Concurrency:
     def duration_s(self, fn: ResolvedFunction) -> float:
         """The virtual duration of one attempt of ``fn`` (0 unless set)."""
         return self._durations.get(fn.name, 0.0)
+
+    def attempt_duration(
+        self, fn: ResolvedFunction, result: InvocationResult
+    ) -> tuple[float, float]:
+        """How long an attempt of ``fn`` that produced ``result`` lasts: (virtual s, Duration ms).
+
+        ``set_duration`` decides when set; otherwise the handler's virtual sleeps
+        (``result.virtual_ms``) do, and the Duration is the one measured (which includes them).
+        """
+        duration_s = self.duration_s(fn)
+        if duration_s:
+            return duration_s, duration_s * 1000
+        return result.virtual_ms / 1000, result.duration_ms
 
     # -- state ------------------------------------------------------------------------------------
     @staticmethod

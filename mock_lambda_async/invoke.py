@@ -19,6 +19,7 @@ from .functions import resolve, validation_exception
 from .interception import AwsError, Call, Reply, operation
 from .metrics import History, put_invocation_metrics
 from .runtime import Runtime, decode_client_context
+from .wallclock import waited
 
 #: Request payload limits in bytes. Sync: 6 MB. Event: 1 MB since Oct 2025 (256 KB before); the
 #: message "<n> byte payload is too large for the Event invocation type (limit 1048576 bytes)" is
@@ -190,6 +191,8 @@ def invoke(call: Call) -> Reply:
     attempt = history.start_attempt(fn, payload, trigger="sync", attempt=1)
     with recursion.running(chain):
         result = runtime.run(fn, payload, client_context=client_context)
+    # The caller waited while the handler slept: the invocation holds its slot meanwhile.
+    waited(call.controller, result.virtual_ms / 1000)
     history.finish_attempt(attempt, result)
     put_invocation_metrics(call.controller, fn, result)
     # The response's request id is the invocation's (what ``context.aws_request_id`` and the log

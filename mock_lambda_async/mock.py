@@ -87,8 +87,12 @@ class LambdaAsyncController:
     so each module owns its state and a new controller starts from nothing.
     """
 
-    def __init__(self, *, auto_drain: bool = True, start: datetime | None = None) -> None:
+    def __init__(
+        self, *, auto_drain: bool = True, start: datetime | None = None, patch_time: bool = True
+    ) -> None:
         self.auto_drain = auto_drain
+        #: Whether the process's wall clock and ``time.sleep`` follow the virtual clock (wallclock).
+        self.patch_time = patch_time
         self.clock = VirtualClock(start)
         self.scheduler = Scheduler(self.clock)
         # Made now, not on first use: handler threads and the test's thread both add to it.
@@ -463,8 +467,14 @@ def get_controller() -> LambdaAsyncController:
 class MockLambdaAsync:
     """One activation of the mock: use as a decorator or a context manager."""
 
-    def __init__(self, *, auto_drain: bool = True, start: datetime | None = None) -> None:
-        self._options: dict[str, Any] = {"auto_drain": auto_drain, "start": start}
+    def __init__(
+        self, *, auto_drain: bool = True, start: datetime | None = None, patch_time: bool = True
+    ) -> None:
+        self._options: dict[str, Any] = {
+            "auto_drain": auto_drain,
+            "start": start,
+            "patch_time": patch_time,
+        }
         self._controller: LambdaAsyncController | None = None
         self._moto: Any = None
 
@@ -478,7 +488,7 @@ class MockLambdaAsync:
         from moto import mock_aws
         from moto.core.models import MockAWS
 
-        from . import operations  # noqa: F401 - registers every operation we own
+        from . import operations, wallclock  # noqa: F401 - registers every operation we own
 
         if self._controller is not None:
             raise RuntimeError("this mock_lambda_async activation is already started")
@@ -688,18 +698,32 @@ def on_start(
 def mock_lambda_async(target: F, /) -> F: ...
 @overload
 def mock_lambda_async(
-    target: None = None, /, *, auto_drain: bool = True, start: datetime | None = None
+    target: None = None,
+    /,
+    *,
+    auto_drain: bool = True,
+    start: datetime | None = None,
+    patch_time: bool = True,
 ) -> MockLambdaAsync: ...
 def mock_lambda_async(
-    target: Any = None, /, *, auto_drain: bool = True, start: datetime | None = None
+    target: Any = None,
+    /,
+    *,
+    auto_drain: bool = True,
+    start: datetime | None = None,
+    patch_time: bool = True,
 ) -> Any:
     """Activate the mock: ``@mock_lambda_async``, ``@mock_lambda_async()`` or ``with mock_lambda_async() as lam``.
 
     ``auto_drain`` (default) runs pending async work before serving each AWS call the test makes and
     on exit; ``False`` runs nothing until ``lam.advance``/``lam.drain``. ``start`` sets the virtual
-    clock's start (default: the real time now).
+    clock's start (default: the time ``datetime.now`` shows: the real time, or a test's own
+    ``freeze_time``/``time_machine.travel``). While active, the process's wall clock is the virtual
+    clock and ``time.sleep`` takes virtual time (:mod:`.wallclock`); ``patch_time=False`` opts out:
+    handlers and the test then read the real time and really sleep, and only the mock's records
+    and moto's SQS run on the virtual clock.
     """
-    activation = MockLambdaAsync(auto_drain=auto_drain, start=start)
+    activation = MockLambdaAsync(auto_drain=auto_drain, start=start, patch_time=patch_time)
     if target is None:
         return activation
     return activation(target)

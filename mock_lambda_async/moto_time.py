@@ -1,10 +1,12 @@
 """Virtual time inside moto's SQS: timestamps, visibility timeouts, delays and long polls.
 
 moto's SQS models read the clock through ``unix_time``/``unix_time_millis`` imported into
-``moto.sqs.models``. While a mock is active those two names are replaced by functions reading the
-innermost controller's :class:`~mock_lambda_async.clock.VirtualClock`, so ``SentTimestamp``,
-``ApproximateFirstReceiveTimestamp``, ``VisibilityTimeout``, ``DelaySeconds`` and retention all run
-on virtual time, for the event source mapping poller and for a test's own ``ReceiveMessage`` alike.
+``moto.sqs.models``, which read ``datetime.now``: while a mock owns the process's wall clock
+(:mod:`.wallclock`, the default) they read the virtual time with everything else, so
+``SentTimestamp``, ``ApproximateFirstReceiveTimestamp``, ``VisibilityTimeout``, ``DelaySeconds``
+and retention all run on virtual time, for the event source mapping poller and for a test's own
+``ReceiveMessage`` alike. A mock started with ``patch_time=False`` leaves the wall clock real;
+for it those two names are replaced by functions reading its clock, so SQS mappings still work.
 
 *Long polls.* moto's ``receive_message`` loops until a message arrives or ``WaitTimeSeconds`` have
 passed on the clock, sleeping one real second per round: with a clock that only moves when told,
@@ -13,7 +15,10 @@ that loop would never end. We wrap it: a long poll (``WaitTimeSeconds`` > 0, or 
 does) until a message can be received or the wait is over, then receives without waiting. Time
 only moves when the controller may run work on the caller's behalf, i.e. with ``auto_drain`` (the
 default) and outside a running handler or scheduler step; otherwise the long poll returns at once
-with what is available, as if the wait had ended with nothing new.
+with what is available, as if the wait had ended with nothing new. A long poll from a thread of
+the test's other than the one that started the mock waits in real time instead, for at most its
+``WaitTimeSeconds``, like that thread's ``time.sleep`` (:mod:`.wallclock`): what it waits for
+comes from another real thread.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ import datetime
 import importlib
 import math
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .mock import get_controller, on_start
+from .wallclock import moves_time_here
 
 if TYPE_CHECKING:
     from .clock import VirtualClock
@@ -35,7 +42,9 @@ __all__ = ["install", "sqs_models"]
 
 _lock = threading.Lock()
 _saved: dict[str, Any] = {}
-#: The clocks of the active controllers, innermost last (moto reads the innermost).
+#: The active controllers, innermost last.
+_holders: list[LambdaAsyncController] = []
+#: The clocks of those started with ``patch_time=False``, innermost last (moto reads the innermost).
 _clocks: list[VirtualClock] = []
 
 
@@ -97,6 +106,16 @@ def _wait_virtually(controller: LambdaAsyncController, queue: Any, wait_s: int) 
         scheduler.run_until(target)
 
 
+def _wait_really(controller: LambdaAsyncController, queue: Any, wait_s: int) -> None:
+    """Wait up to ``wait_s`` real seconds for ``queue`` to have a message (virtual time stands)."""
+    deadline = time.monotonic() + wait_s
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        if _receivable_or_next(queue, controller.clock.now_ms())[0]:
+            return
+        pause.wait(0.01)
+
+
 def _wrap_receive(original: Callable[..., Any]) -> Callable[..., Any]:
     def receive_message(
         self: Any,
@@ -111,7 +130,9 @@ def _wrap_receive(original: Callable[..., Any]) -> Callable[..., Any]:
                 controller: LambdaAsyncController | None = get_controller()
             except RuntimeError:
                 controller = None
-            if (
+            if controller is not None and controller.patch_time and not moves_time_here():
+                _wait_really(controller, self.get_queue(queue_name), int(wait_seconds_timeout))
+            elif (
                 controller is not None
                 and controller.auto_drain
                 and not controller.in_invocation
@@ -145,17 +166,21 @@ def _unpatch() -> None:
 
 @on_start
 def install(controller: LambdaAsyncController) -> None:
-    """Put moto's SQS on virtual time for as long as any controller is active."""
+    """Put moto's SQS on virtual time (long polls; timestamps for ``patch_time=False``)."""
     clock = controller.clock
     with _lock:
-        if not _clocks:
+        if not _holders:
             _patch()
-        _clocks.append(clock)
+        _holders.append(controller)
+        if not controller.patch_time:
+            _clocks.append(clock)
 
     def release() -> None:
         with _lock:
-            _clocks.remove(clock)
-            if not _clocks:
+            _holders.remove(controller)
+            if clock in _clocks:
+                _clocks.remove(clock)
+            if not _holders:
                 _unpatch()
 
     controller.add_cleanup(release)

@@ -24,7 +24,8 @@ _HISTORY: pytest.StashKey[History] = pytest.StashKey()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "lambda_async(auto_drain=True, start=None): options of the lambda_async fixture's "
+        "lambda_async(auto_drain=True, start=None, patch_time=True): options of the "
+        "lambda_async fixture's "
         "mock_lambda_async activation",
     )
 

@@ -137,7 +137,7 @@ def test_timeout_is_retried(paused, lambda_client):
         Timeout=1,
     )
     _invoke(lambda_client, name="slow")
-    paused.advance(0)
+    paused.advance(1)  # a timed-out attempt lasts its timeout
     [attempt] = paused.invocations("slow")
     assert attempt.error_type == "Sandbox.Timedout"
     assert len(paused.timeline().select("retry_scheduled", function_name="slow")) == 1

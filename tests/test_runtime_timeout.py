@@ -1,4 +1,9 @@
-"""A handler running past its ``Timeout``: one real 1-second timeout, observed from every side."""
+"""A handler running past its ``Timeout``: one real 1-second timeout, observed from every side.
+
+The mock runs with ``patch_time=False``, so the handler's sleeps are real and the timeout is the
+real-time backstop (a handler that burns CPU meets the same one); sleeps in virtual time are
+``test_wallclock_sleep``'s.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ class TimedOut:
 
 @pytest.fixture(scope="module")
 def timed_out(one_boto3_session: None) -> TimedOut:
-    with mock_lambda_async():
+    with mock_lambda_async(patch_time=False):
         create_function("slow", SLOW, Timeout=1)
         client = boto3.client("lambda", REGION)
         client.invoke(FunctionName="slow", Payload=b"{}")  # warm the environment up

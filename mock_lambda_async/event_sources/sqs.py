@@ -396,20 +396,20 @@ class SqsPoller:
                 faults=faults.redelivery_faults(self.mapping.source_arn, batch),
             )
             started.append((batch, payload, record, chain))
-        duration_s = concurrency.duration_s(fn)
         finished: list[Any] = []
         for batch, payload, record, chain in started:
             with recursion.running(chain):
                 result = self._invoke(fn, payload)
+            duration_s, duration_ms = concurrency.attempt_duration(fn, result)
             if duration_s:
                 self._in_flight += 1
                 self.controller.scheduler.call_later(
                     duration_s,
-                    self._finish_later(queue, fn, batch, record, result, duration_s * 1000),
+                    self._finish_later(queue, fn, batch, record, result, duration_ms),
                     label=f"sqs batch for {fn.name} finishes",
                 )
                 continue
-            finished += self._complete(fn, batch, record, result, result.duration_ms)
+            finished += self._complete(fn, batch, record, result, duration_ms)
         if finished:
             self._remove(queue, finished, deleted=finished)
 

@@ -41,6 +41,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso_ms, to_datetime
+from ..concurrency import Concurrency
 from ..delivery import DeliveryFailed, deliver_record
 from ..faults import DUPLICATE_DELIVERY, duplicate_stream, refusal
 from ..functions import moto_function
@@ -210,6 +211,8 @@ class _Lane:
 
     batches: deque[_Batch] = field(default_factory=deque)
     idle_since_ms: int = 0
+    #: An invocation that lasts virtual time (a sleeping handler, ``set_duration``) ends then.
+    busy_until_ms: int = 0
     window_start: int | None = None
     window_state: Any = field(default_factory=dict)
     terminate_early: bool = False
@@ -689,6 +692,8 @@ class StreamPoller:
     def _step(self, shard: _Shard, lane_id: int, now_ms: int) -> tuple[bool, int | None]:
         """Advance one lane by at most one invocation (or discard). Returns (worked, next due)."""
         lane = shard.lanes.setdefault(lane_id, _Lane())
+        if lane.busy_until_ms > now_ms:
+            return False, lane.busy_until_ms
         if lane.batches:
             batch = lane.batches[0]
             if batch.due_ms > now_ms:
@@ -862,15 +867,35 @@ class StreamPoller:
             # function error (as the asynchronous engine does).
             result = InvocationResult.not_run(request_id, fn.version, error)
             batch.status = error.status
-        self.history.finish_attempt(record, result)
-        put_invocation_metrics(self.controller, fn, result)
-        # The values GetEventSourceMapping shows ([LDG] with-kinesis.md CLI output).
-        self.mapping.last_processing_result = "OK" if result.ok else "PROBLEM: Function call failed"
-        batch.invocations += 1
-        batch.result = result
-        batch.request_id = result.request_id
-        lane.idle_since_ms = now_ms
-        self._settle(shard, lane, batch, self._judge(batch, result), now_ms)
+        duration_s, duration_ms = self.controller.state(Concurrency).attempt_duration(fn, result)
+
+        def finish(end_ms: int) -> None:
+            self.history.finish_attempt(record, result)
+            put_invocation_metrics(self.controller, fn, result, duration_ms)
+            # The values GetEventSourceMapping shows ([LDG] with-kinesis.md CLI output).
+            self.mapping.last_processing_result = (
+                "OK" if result.ok else "PROBLEM: Function call failed"
+            )
+            batch.invocations += 1
+            batch.result = result
+            batch.request_id = result.request_id
+            lane.idle_since_ms = end_ms
+            self._settle(shard, lane, batch, self._judge(batch, result), end_ms)
+
+        if not duration_s:
+            finish(now_ms)
+            return True
+        # The lane's next batch waits until this invocation ends, as it would on Lambda.
+        end_ms = now_ms + round(duration_s * 1000)
+        lane.busy_until_ms = end_ms
+
+        def finish_later() -> None:
+            finish(end_ms)
+            self.controller.scheduler.wake_pollers()
+
+        self.controller.scheduler.call_at(
+            end_ms, finish_later, label=f"{self.source.kind} batch for {fn.name} finishes"
+        )
         return True
 
     def _throttle_reason(self, fn: ResolvedFunction) -> str | None:

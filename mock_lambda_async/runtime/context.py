@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..functions import ResolvedFunction
 from ..interception import AwsError
+from .timeouts import slept_ms
 
 if TYPE_CHECKING:
     pass
@@ -92,7 +93,8 @@ class LambdaContext:
         self._deadline = time.monotonic() + timeout_s
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        """The real time left, less the virtual time the handler has slept."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000 - slept_ms()))
 
     def w3c(self) -> dict[str, str]:
         return dict(self._w3c)

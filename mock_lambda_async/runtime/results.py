@@ -37,6 +37,9 @@ class InvocationResult:
     log_stream_name: str | None = None
     #: Injected faults (``lam.faults``) that decided this result, e.g. ``("timeout",)``.
     faults: tuple[str, ...] = ()
+    #: The part of ``duration_ms`` the handler spent in ``time.sleep``: virtual time the
+    #: attempt lasts beyond the instant it ran at (see ``wallclock``).
+    virtual_ms: float = 0.0
 
     @classmethod
     def not_run(cls, request_id: str, version: str, error: AwsError) -> InvocationResult:

@@ -67,7 +67,7 @@ from .scope import (
     _real_environ,
     _release_thread_hooks,
 )
-from .timeouts import INIT_TIMEOUT_S, _SandboxTerminated, _Worker
+from .timeouts import INIT_TIMEOUT_S, PHASE_TIME, PhaseTime, _SandboxTerminated, _Worker
 
 if TYPE_CHECKING:
     from ..mock import LambdaAsyncController
@@ -86,6 +86,8 @@ class _Outcome:
     init_error: _InitError | None = None
     exit_status: int | None = None
     duration_ms: float = 0.0
+    #: The part of ``duration_ms`` spent in virtual sleeps (see ``timeouts.PhaseTime``).
+    virtual_ms: float = 0.0
 
 
 def _failure(
@@ -237,6 +239,7 @@ class Runtime:
                         # Ends as a real timeout does (result, log, environment discarded), now.
                         outcome = _Outcome(done=False, duration_ms=config.timeout_s * 1000)
             result = self._result(fn, config, request_id, init, outcome, invoke_log)
+            result.virtual_ms = outcome.virtual_ms
             if timeout is not None:
                 result.faults = (TIMEOUT,)
             discard = (
@@ -285,16 +288,22 @@ class Runtime:
         # The handler runs in a copy of the caller's context, as part of its invocation.
         context = contextvars.copy_context()
         context.run(_SCOPE.set, environment.scope)
-        finished = environment.worker.run(lambda: context.run(job, outcome), timeout_s)
-        if finished:
+        phase = PhaseTime(timeout_s)
+        context.run(PHASE_TIME.set, phase)
+        finished = environment.worker.run(lambda: context.run(job, outcome), timeout_s, phase.done)
+        if finished and not phase.expired:
             self._capture.routes.pop(ident, None)
             self._capture.request_ids.pop(ident, None)
+            outcome.duration_ms += phase.slept_ms
+            outcome.virtual_ms = phase.slept_ms
             return outcome
         # Abandoned: whatever it still prints goes nowhere (a frozen sandbox logs nothing), and
         # whatever it still records lands in an outcome nobody reads.
         self._capture.routes[ident] = _LogBuffer()
-        environment.worker.kill()
-        return _Outcome(done=False, duration_ms=timeout_s * 1000)
+        environment.worker.kill(grace_s=0.1 if phase.expired else 0.0)
+        # Timed out by sleeping: the timeout passed in virtual time, not in real time.
+        virtual_ms = timeout_s * 1000 if phase.expired else 0.0
+        return _Outcome(done=False, duration_ms=timeout_s * 1000, virtual_ms=virtual_ms)
 
     def _init_job(self, environment: _Environment, config: _Config) -> Callable[[_Outcome], None]:
         def job(outcome: _Outcome) -> None:
