@@ -389,3 +389,34 @@ def test_without_the_templates_extra_the_error_says_which(monkeypatch: pytest.Mo
         pytest.raises(ImportError, match=r"mock-lambda-async\[templates\]"),
     ):
         lam.deploy({**body, "Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+
+
+def test_sam_dead_letter_queue_and_reserved_concurrency_apply(tmp_path: Path) -> None:
+    template = app(
+        tmp_path,
+        """
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Dlq:
+            Type: AWS::SQS::Queue
+          Worker:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src/
+              Handler: app.fail
+              Runtime: python3.12
+              ReservedConcurrentExecutions: 3
+              DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt Dlq.Arn}
+        """,
+    )
+    with mock_lambda_async() as lam:
+        stack = lam.deploy(template)
+        client = boto3.client("lambda", region_name=REGION)
+        name = stack.resources["Worker"]
+        assert (
+            client.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 3
+        )
+        client.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 2}')
+        [dead] = lam.assert_dead_lettered(stack.resources["Dlq"], 1)
+        assert (dead.body, dead.error_message) == ({"n": 2}, "boom")
+        lam.assert_failed(name, error_type=ValueError, times=3)
