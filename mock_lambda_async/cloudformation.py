@@ -211,6 +211,9 @@ class _AddedModel:
         region_name: str,
         **kwargs: Any,
     ) -> Any:
+        return cls(account_id, region_name, cloudformation_json["Properties"])
+
+    def __init__(self, account_id: str, region: str, properties: dict[str, Any]) -> None:
         raise NotImplementedError
 
     def delete(self, account_id: str, region_name: str) -> None:
@@ -253,17 +256,6 @@ class AliasResource(_AddedModel):
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
         return self.physical_resource_id
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> AliasResource:
-        return cls(account_id, region_name, cloudformation_json["Properties"])
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -316,17 +308,6 @@ class VersionResource(_AddedModel):
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
         return self.version if attribute_name == "Version" else self.physical_resource_id
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> VersionResource:
-        return cls(account_id, region_name, cloudformation_json["Properties"])
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -382,17 +363,6 @@ class SubscriptionResource(_AddedModel):
                     else str(value)
                 )
                 backend.set_subscription_attributes(self.physical_resource_id, name, text)
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> SubscriptionResource:
-        return cls(account_id, region_name, cloudformation_json["Properties"])
 
     @classmethod
     def delete_from_cloudformation_json(
