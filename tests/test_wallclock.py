@@ -100,6 +100,25 @@ def test_powertools_idempotency_expires_after_the_clock_advances() -> None:
         assert _invoke("charge", b'{"order": 1}') == 2
 
 
+def test_powertools_metrics_stamp_the_virtual_time() -> None:
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = Metrics(namespace="Orders", service="orders")
+
+    @metrics.log_metrics
+    def handler(event: Any, context: Any) -> None:
+        metrics.add_metric(name="Charged", unit=MetricUnit.Count, value=1)
+
+    with mock_lambda_async(start=START) as lam:
+        lam.add_function("metered", handler)
+        lam.advance(90)
+        _invoke("metered")
+        [attempt] = lam.invocations("metered")
+        [emf] = [json.loads(line) for line in attempt.log.splitlines() if '"_aws"' in line]
+        assert emf["_aws"]["Timestamp"] == int(lam.now().timestamp() * 1000)
+
+
 def test_an_s3_notification_to_sqs_carries_the_virtual_event_time() -> None:
     with mock_lambda_async(start=START) as lam:
         sqs = boto3.client("sqs", REGION)
