@@ -29,6 +29,11 @@ from typing import TYPE_CHECKING, Any
 from .functions import function_arn, lambda_backend, moto_function, parse_function_name
 from .interception import AwsError
 from .metrics import History, put_metric
+from .provisioned_concurrency import (
+    ProvisionedConcurrency,
+    provisioned_free,
+    unreserved_provisioned,
+)
 
 if TYPE_CHECKING:
     from .functions import ResolvedFunction
@@ -110,17 +115,32 @@ class Concurrency:
                 reservations[name] = int(value)
         prefix = function_arn(fn.region, fn.account_id, "")
         running = [a for a in self.running() if _in_region(a, prefix, functions)]
-        own = reservations.get(fn.name)
-        if own is not None:
-            if sum(1 for a in running if a.function_name == fn.name) >= own:
-                return RESERVED_LIMIT_REASON
-        else:
-            pool = self.account_limit - sum(reservations.values())
-            unreserved = sum(1 for a in running if a.function_name not in reservations)
-            if unreserved >= pool:
-                return ACCOUNT_LIMIT_REASON
         if len(running) >= self.account_limit:
             return ACCOUNT_LIMIT_REASON
+        if provisioned_free(self.controller, fn):
+            return None
+        # Provisioned concurrency is carved out of the reservation, or else the unreserved pool;
+        # attempts running in provisioned slots take nothing from the on-demand rest.
+        provisioned = self.controller.state(ProvisionedConcurrency)
+
+        def on_demand(name: str) -> int:
+            slots = provisioned.by_version(fn.account_id, fn.region, name)
+            return provisioned.on_demand_in_use(name, running, slots)
+
+        own = reservations.get(fn.name)
+        if own is not None:
+            cap = own - provisioned.total(fn.account_id, fn.region, fn.name)
+            if on_demand(fn.name) >= cap:
+                return RESERVED_LIMIT_REASON
+        else:
+            pool = (
+                self.account_limit
+                - sum(reservations.values())
+                - unreserved_provisioned(self.controller, fn.account_id, fn.region)
+            )
+            names = {a.function_name for a in running if a.function_name not in reservations}
+            if sum(on_demand(name) for name in names) >= pool:
+                return ACCOUNT_LIMIT_REASON
         return None
 
 

@@ -457,6 +457,9 @@ def put_function_concurrency(call: Call) -> Reply:
             "Specified ReservedConcurrentExecutions for function decreases account's "
             f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
         )
+    from .provisioned_concurrency import check_reserved_covers_provisioned
+
+    check_reserved_covers_provisioned(call.controller, account_id, region, name, value)
     _set_reserved(account_id, region, name, value)
     return json_reply(200, {"ReservedConcurrentExecutions": value})
 
