@@ -32,6 +32,7 @@ from .metrics import History, put_metric
 from .provisioned_concurrency import (
     ProvisionedConcurrency,
     provisioned_free,
+    reservations,
     unreserved_provisioned,
 )
 
@@ -108,11 +109,7 @@ class Concurrency:
     def throttle_reason(self, fn: ResolvedFunction) -> str | None:
         """Why one more invocation of ``fn`` would be throttled now, or ``None`` if a slot is free."""
         functions = lambda_backend(fn.account_id, fn.region)._lambdas._functions
-        reservations: dict[str, int] = {}
-        for name, entry in functions.items():
-            value = getattr(entry.get("latest"), "reserved_concurrency", None)
-            if value is not None:
-                reservations[name] = int(value)
+        reserved = reservations(fn.account_id, fn.region)
         prefix = function_arn(fn.region, fn.account_id, "")
         running = [a for a in self.running() if _in_region(a, prefix, functions)]
         if len(running) >= self.account_limit:
@@ -127,7 +124,7 @@ class Concurrency:
             slots = provisioned.by_version(fn.account_id, fn.region, name)
             return provisioned.on_demand_in_use(name, running, slots)
 
-        own = reservations.get(fn.name)
+        own = reserved.get(fn.name)
         if own is not None:
             cap = own - provisioned.total(fn.account_id, fn.region, fn.name)
             if on_demand(fn.name) >= cap:
@@ -135,10 +132,10 @@ class Concurrency:
         else:
             pool = (
                 self.account_limit
-                - sum(reservations.values())
+                - sum(reserved.values())
                 - unreserved_provisioned(self.controller, fn.account_id, fn.region)
             )
-            names = {a.function_name for a in running if a.function_name not in reservations}
+            names = {a.function_name for a in running if a.function_name not in reserved}
             if sum(on_demand(name) for name in names) >= pool:
                 return ACCOUNT_LIMIT_REASON
         return None

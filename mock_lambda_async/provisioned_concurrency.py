@@ -211,7 +211,8 @@ def check_reserved_covers_provisioned(
         )
 
 
-def _reservations(account_id: str, region: str) -> dict[str, int]:
+def reservations(account_id: str, region: str) -> dict[str, int]:
+    """Reserved concurrency per function name (a setting moto keeps on ``$LATEST``)."""
     functions = lambda_backend(account_id, region)._lambdas._functions
     found: dict[str, int] = {}
     for name, entry in functions.items():
@@ -223,7 +224,7 @@ def _reservations(account_id: str, region: str) -> dict[str, int]:
 
 def unreserved_provisioned(controller: LambdaAsyncController, account_id: str, region: str) -> int:
     """Provisioned concurrency of functions without a reservation (taken from the unreserved pool)."""
-    reserved = _reservations(account_id, region)
+    reserved = reservations(account_id, region)
     store = controller.state(ProvisionedConcurrency)
     return sum(
         store.total(account_id, region, name)
@@ -247,7 +248,7 @@ def get_account_settings(call: Call) -> Reply:
         for moto_fn in [entry.get("latest"), *entry.get("versions", [])]:
             if moto_fn is not None:
                 code_size += int(getattr(moto_fn, "code_size", 0) or 0)
-    reserved = sum(_reservations(call.account_id, call.region).values())
+    reserved = sum(reservations(call.account_id, call.region).values())
     return json_reply(
         200,
         {
@@ -299,7 +300,7 @@ def put_provisioned_concurrency_config(call: Call) -> Reply:
         for c in store.of_function(fn.account_id, fn.region, fn.name)
         if c.qualifier != fn.qualifier
     )
-    reserved = _reservations(fn.account_id, fn.region).get(fn.name)
+    reserved = reservations(fn.account_id, fn.region).get(fn.name)
     if reserved is not None:
         if reserved < others + requested:
             raise invalid_parameter(
@@ -308,7 +309,7 @@ def put_provisioned_concurrency_config(call: Call) -> Reply:
             )
     else:
         limit = call.controller.state(Concurrency).account_limit
-        pool = limit - sum(_reservations(fn.account_id, fn.region).values())
+        pool = limit - sum(reservations(fn.account_id, fn.region).values())
         mine = store.total(fn.account_id, fn.region, fn.name) - others
         taken = unreserved_provisioned(call.controller, fn.account_id, fn.region) - mine
         minimum = minimum_unreserved(limit)
