@@ -31,6 +31,12 @@ from typing import TYPE_CHECKING, Any
 from .functions import function_arn, lambda_backend, moto_function, parse_function_name
 from .interception import AwsError
 from .metrics import History, put_metric
+from .provisioned_concurrency import (
+    ProvisionedConcurrency,
+    provisioned_free,
+    reservations,
+    unreserved_provisioned,
+)
 
 if TYPE_CHECKING:
     from .functions import ResolvedFunction
@@ -119,24 +125,35 @@ class Concurrency:
     def throttle_reason(self, fn: ResolvedFunction) -> str | None:
         """Why one more invocation of ``fn`` would be throttled now, or ``None`` if a slot is free."""
         functions = lambda_backend(fn.account_id, fn.region)._lambdas._functions
-        reservations: dict[str, int] = {}
-        for name, entry in functions.items():
-            value = getattr(entry.get("latest"), "reserved_concurrency", None)
-            if value is not None:
-                reservations[name] = int(value)
+        reserved = reservations(fn.account_id, fn.region)
         prefix = function_arn(fn.region, fn.account_id, "")
         running = [a for a in self.running() if _in_region(a, prefix, functions)]
-        own = reservations.get(fn.name)
-        if own is not None:
-            if sum(1 for a in running if a.function_name == fn.name) >= own:
-                return RESERVED_LIMIT_REASON
-        else:
-            pool = self.account_limit - sum(reservations.values())
-            unreserved = sum(1 for a in running if a.function_name not in reservations)
-            if unreserved >= pool:
-                return ACCOUNT_LIMIT_REASON
         if len(running) >= self.account_limit:
             return ACCOUNT_LIMIT_REASON
+        if provisioned_free(self.controller, fn):
+            return None
+        # Provisioned concurrency is carved out of the reservation, or else the unreserved pool;
+        # attempts running in provisioned slots take nothing from the on-demand rest.
+        provisioned = self.controller.state(ProvisionedConcurrency)
+
+        def on_demand(name: str) -> int:
+            slots = provisioned.by_version(fn.account_id, fn.region, name)
+            return provisioned.on_demand_in_use(name, running, slots)
+
+        own = reserved.get(fn.name)
+        if own is not None:
+            cap = own - provisioned.total(fn.account_id, fn.region, fn.name)
+            if on_demand(fn.name) >= cap:
+                return RESERVED_LIMIT_REASON
+        else:
+            pool = (
+                self.account_limit
+                - sum(reserved.values())
+                - unreserved_provisioned(self.controller, fn.account_id, fn.region)
+            )
+            names = {a.function_name for a in running if a.function_name not in reserved}
+            if sum(on_demand(name) for name in names) >= pool:
+                return ACCOUNT_LIMIT_REASON
         return None
 
 

@@ -474,6 +474,9 @@ def put_function_concurrency(call: Call) -> Reply:
         )
         error.fields.pop("Type", None)
         raise error
+    from .provisioned_concurrency import check_reserved_covers_provisioned
+
+    check_reserved_covers_provisioned(call.controller, account_id, region, name, value)
     _set_reserved(account_id, region, name, value)
     return json_reply(200, {"ReservedConcurrentExecutions": value})
 

@@ -16,6 +16,7 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from . import tracing
 from .clock import iso_ms, to_datetime
 from .faults import refused_delivery
 from .interception import AwsError
@@ -340,7 +341,9 @@ def _send_sqs(
     limit = int(getattr(queue, "maximum_message_size", 1_048_576))
     if size > limit:
         raise DeliveryFailed(f"message of {size} bytes exceeds the queue's {limit} byte limit")
-    message = Message(str(uuid.uuid4()), body)
+    header = tracing.new_header(controller.clock.now_ms() / 1000)
+    trace = {"AWSTraceHeader": {"StringValue": header, "DataType": "String"}}
+    message = Message(str(uuid.uuid4()), body, trace)
     if attributes:
         message.message_attributes = attributes
     message.sent_timestamp = controller.clock.now_ms()  # type: ignore[assignment]

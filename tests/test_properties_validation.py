@@ -67,6 +67,15 @@ VALID: dict[str, dict[str, Any]] = {
     "TagResource": {"Resource": "{mapping_arn}", "Tags": {"team": "orders"}},
     "UntagResource": {"Resource": "{mapping_arn}", "TagKeys": ["team"]},
     "ListTags": {"Resource": "{mapping_arn}"},
+    "GetAccountSettings": {},
+    "PutProvisionedConcurrencyConfig": {
+        "FunctionName": "f",
+        "Qualifier": "1",
+        "ProvisionedConcurrentExecutions": 1,
+    },
+    "GetProvisionedConcurrencyConfig": {"FunctionName": "f", "Qualifier": "1"},
+    "DeleteProvisionedConcurrencyConfig": {"FunctionName": "f", "Qualifier": "1"},
+    "ListProvisionedConcurrencyConfigs": {"FunctionName": "f", "MaxItems": 5},
 }
 #: Texts to find pattern misses among (a pattern that matches all of them is skipped).
 TEXTS = ["", " ", "!", "a b", "\n", "ü", "x" * 300, "arn:aws:bad", "$", "::"]
@@ -179,6 +188,7 @@ def world(lam: Any) -> Iterator[dict[str, Any]]:
     boto3.client("sqs", region_name=REGION).create_queue(QueueName="jobs")
     client = boto3.client("lambda", region_name=REGION)
     mapping = client.create_event_source_mapping(FunctionName="f", EventSourceArn=QUEUE_ARN)
+    client.publish_version(FunctionName="f")
     nv = boto3.client(
         "lambda",
         region_name=REGION,
@@ -221,7 +231,9 @@ def observable(lam: Any, client: Any) -> list[Any]:
 def test_a_forbidden_value_is_refused_and_changes_nothing(
     lam: Any, world: dict[str, Any], data: st.DataObject
 ) -> None:
-    operation = data.draw(st.sampled_from(sorted(TARGETS)), label="operation")
+    operation = data.draw(
+        st.sampled_from(sorted(o for o in TARGETS if TARGETS[o])), label="operation"
+    )
     path, strategy = data.draw(st.sampled_from(TARGETS[operation]), label="member")
     value = data.draw(strategy, label="value")
     valid = {k: world.get(v, v) if isinstance(v, str) else v for k, v in VALID[operation].items()}

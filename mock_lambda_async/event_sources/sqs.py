@@ -50,7 +50,7 @@ from array import array
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import recursion
+from .. import recursion, tracing
 from ..concurrency import Concurrency
 from ..faults import Faults, refusal
 from ..functions import ResolvedFunction, resolve
@@ -398,7 +398,7 @@ class SqsPoller:
             started.append((batch, payload, record, chain))
         finished: list[Any] = []
         for batch, payload, record, chain in started:
-            with recursion.running(chain):
+            with recursion.running(chain), tracing.continuing(tracing.header_of_messages(batch)):
                 result = self._invoke(fn, payload)
             duration_s, duration_ms = concurrency.attempt_duration(fn, result)
             if duration_s:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import tracing
 from ..clock import iso_ms
 from ..faults import TIMEOUT, injected_timeout
 from ..functions import ResolvedFunction
@@ -417,6 +418,8 @@ class Runtime:
             # The real folder, so code that builds paths from it finds its files.
             "LAMBDA_TASK_ROOT": str(code.directory) if code is not None else TASK_ROOT,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "_X_AMZN_TRACE_ID": tracing.new_header(self.controller.clock.now_ms() / 1000),
+            **tracing.XRAY_VARIABLES,
         }
         scope = _InvocationScope(
             _real_environ(),
