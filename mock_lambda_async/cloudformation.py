@@ -46,26 +46,15 @@ EVENT_INVOKE_CONFIG = "AWS::Lambda::EventInvokeConfig"
 _PARSING = "moto.cloudformation.parsing"
 
 
-class EventInvokeConfigResource:
-    """One ``AWS::Lambda::EventInvokeConfig`` of a stack: the qualifier it configures.
+class _AddedModel:
+    """What moto's engine asks of a resource model, for the models this module adds."""
 
-    Properties (CloudFormation resource reference): ``FunctionName`` and ``Qualifier`` (required),
-    ``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds``, ``DestinationConfig``.
-    """
+    TYPE = ""
+    physical_resource_id: str
 
-    def __init__(self, account_id: str, region: str, properties: dict[str, Any]) -> None:
-        self.account_id = account_id
-        self.region = region
-        self.function_name = str(properties["FunctionName"])
-        self.qualifier = str(properties.get("Qualifier") or "$LATEST")
-        self.physical_resource_id = str(uuid.uuid4())
-        self.cf_resource_type = EVENT_INVOKE_CONFIG
-        self.logical_resource_id = ""
-        _put(self, properties)
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return EVENT_INVOKE_CONFIG
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -79,6 +68,21 @@ class EventInvokeConfigResource:
         return True
 
     @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        """Replaced, as CloudFormation replaces it when a property that names it changes."""
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
     def create_from_cloudformation_json(
         cls,
         resource_name: str,
@@ -86,8 +90,34 @@ class EventInvokeConfigResource:
         account_id: str,
         region_name: str,
         **kwargs: Any,
-    ) -> EventInvokeConfigResource:
+    ) -> Any:
         return cls(account_id, region_name, cloudformation_json["Properties"])
+
+    def __init__(self, account_id: str, region: str, properties: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+
+class EventInvokeConfigResource(_AddedModel):
+    """One ``AWS::Lambda::EventInvokeConfig`` of a stack: the qualifier it configures.
+
+    Properties (CloudFormation resource reference): ``FunctionName`` and ``Qualifier`` (required),
+    ``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds``, ``DestinationConfig``.
+    """
+
+    TYPE = EVENT_INVOKE_CONFIG
+
+    def __init__(self, account_id: str, region: str, properties: dict[str, Any]) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.function_name = str(properties["FunctionName"])
+        self.qualifier = str(properties.get("Qualifier") or "$LATEST")
+        self.physical_resource_id = str(uuid.uuid4())
+        self.cf_resource_type = EVENT_INVOKE_CONFIG
+        self.logical_resource_id = ""
+        _put(self, properties)
 
     @classmethod
     def update_from_cloudformation_json(
@@ -166,60 +196,6 @@ def _controller() -> LambdaAsyncController:
 
 
 # -- AWS::Lambda::Alias, AWS::SNS::Subscription ------------------------------------------------------
-class _AddedModel:
-    """What moto's engine asks of a resource model, for the models this module adds."""
-
-    TYPE = ""
-    physical_resource_id: str
-
-    @classmethod
-    def cloudformation_type(cls) -> str:
-        return cls.TYPE
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attribute: str) -> bool:
-        return False
-
-    def is_created(self) -> bool:
-        return True
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        """Replaced, as CloudFormation replaces it when a property that names it changes."""
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        return cls(account_id, region_name, cloudformation_json["Properties"])
-
-    def __init__(self, account_id: str, region: str, properties: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        raise NotImplementedError
-
-
 def _function_name(value: Any) -> str:
     """A function named by name or by (possibly qualified) ARN."""
     text = str(value)
@@ -392,6 +368,7 @@ class SubscriptionResource(_AddedModel):
 
 #: Resource types moto's engine lacks, and the models this module gives them while active.
 _ADDED_MODELS: dict[str, Any] = {
+    EventInvokeConfigResource.TYPE: EventInvokeConfigResource,
     AliasResource.TYPE: AliasResource,
     VersionResource.TYPE: VersionResource,
     SubscriptionResource.TYPE: SubscriptionResource,
@@ -499,8 +476,6 @@ def _patch() -> None:
     class_from_type = parsing.resource_class_from_type
 
     def resource_class_from_type(resource_type: str) -> Any:
-        if resource_type == EVENT_INVOKE_CONFIG:
-            return EventInvokeConfigResource
         if resource_type in _ADDED_MODELS:
             return _ADDED_MODELS[resource_type]
         return class_from_type(resource_type)
