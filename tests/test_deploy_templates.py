@@ -26,6 +26,12 @@ def fail(event, context):
     raise ValueError("boom")
 
 
+def report_poison(event, context):
+    return {"batchItemFailures": [
+        {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "poison"
+    ]}
+
+
 def record(event, context):
     print(json.dumps(event))
     return {"ok": True}
@@ -84,39 +90,31 @@ def test_sam_event_invoke_config_sends_a_failure_to_its_queue_after_two_attempts
 
 
 def test_sam_sqs_event_reports_batch_item_failures_into_the_redrive_dlq(tmp_path: Path) -> None:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text(
-        "def handler(event, context):\n"
-        "    return {'batchItemFailures': [{'itemIdentifier': r['messageId']}\n"
-        "            for r in event['Records'] if r['body'] == 'poison']}\n"
-    )
-    template = tmp_path / "template.yaml"
-    template.write_text(
-        textwrap.dedent(
-            """
-            Transform: AWS::Serverless-2016-10-31
-            Resources:
-              Dlq:
-                Type: AWS::SQS::Queue
-              Orders:
-                Type: AWS::SQS::Queue
-                Properties:
-                  VisibilityTimeout: 30
-                  RedrivePolicy: {deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 2}
-              Worker:
-                Type: AWS::Serverless::Function
-                Properties:
-                  CodeUri: src/
-                  Handler: app.handler
-                  Runtime: python3.12
-                  Events:
-                    Queue:
-                      Type: SQS
-                      Properties:
-                        Queue: !GetAtt Orders.Arn
-                        FunctionResponseTypes: [ReportBatchItemFailures]
-            """
-        )
+    template = app(
+        tmp_path,
+        """
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Dlq:
+            Type: AWS::SQS::Queue
+          Orders:
+            Type: AWS::SQS::Queue
+            Properties:
+              VisibilityTimeout: 30
+              RedrivePolicy: {deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 2}
+          Worker:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src/
+              Handler: app.report_poison
+              Runtime: python3.12
+              Events:
+                Queue:
+                  Type: SQS
+                  Properties:
+                    Queue: !GetAtt Orders.Arn
+                    FunctionResponseTypes: [ReportBatchItemFailures]
+        """,
     )
     with mock_lambda_async() as lam:
         stack = lam.deploy(template)
